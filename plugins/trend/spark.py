@@ -1,0 +1,28 @@
+"""Building a SparkSession that can talk to MySQL through Debian's MariaDB Connector/J."""
+from __future__ import annotations
+
+import os
+
+MARIADB_JAR = os.environ.get("MARIADB_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar")
+JDBC_DRIVER = "org.mariadb.jdbc.Driver"
+
+
+def build_session(app_name: str, master: str | None = None, shuffle_partitions: int = 4):
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .config("spark.jars", MARIADB_JAR)
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
+    if master:
+        builder = builder.master(master)
+    return builder.getOrCreate()
+
+
+def jdbc_options(url: str, user: str, password: str) -> dict[str, str]:
+    return {"url": url, "user": user, "password": password, "driver": JDBC_DRIVER}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian machine: system packages, then .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+dpkg -s libmariadb-dev >/dev/null 2>&1 || need_apt+=(libmariadb-dev)
+dpkg -s pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+[ -f /usr/share/java/mariadb-java-client.jar ] || need_apt+=(libmariadb-java)
+command -v java >/dev/null 2>&1 || need_apt+=(default-jdk-headless)
+command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+# torch first, pinned: it installs the local CPU build instead of a multi-GB CUDA one.
+.venv/bin/pip install -q "torch==2.13.0"
+.venv/bin/pip install -q -r requirements.txt
+# The Spark provider depends on pyspark-client, which overwrites part of pyspark; restore pyspark.
+.venv/bin/pip install -q --force-reinstall --no-deps "pyspark==4.3.0"
+.venv/bin/python -c "import pyspark, airflow, MySQLdb; assert pyspark.__version__ == '4.3.0', pyspark.__version__"
+touch .venv/.installed
+echo "setup: done ($(.venv/bin/python --version), pyspark $(.venv/bin/python -c 'import pyspark; print(pyspark.__version__)'))"
