@@ -1,0 +1,1 @@
+"""Crawl sync: claim wishlist items, hand them to a crawler, record the outcome."""
