@@ -38,6 +38,7 @@ class OfflineSettings:
     min_threshold: float = 0.25
     max_threshold: float = 0.85
     max_examples: int = 200  # per viewpoint, keeps the prototype matrix small
+    calibration_prior: float = 4.0  # pseudo-examples pulling thresholds towards the default
 
 
 @dataclass
@@ -140,5 +141,7 @@ def calibrate(model: OfflineModel) -> np.ndarray:
             f1 = 2 * tp / (predicted.sum() + positive.sum())
             if f1 > best_f1 + 1e-9:
                 best_t, best_f1 = t, f1
-        thresholds[j] = best_t
+        # Shrink towards the default: a handful of examples gives a noisy optimum.
+        weight = positive.sum() / (positive.sum() + s.calibration_prior)
+        thresholds[j] = weight * best_t + (1 - weight) * thresholds[j]
     return thresholds
