@@ -1,0 +1,129 @@
+"""The incremental job end to end: local Spark reading MariaDB over JDBC, real embeddings."""
+import json
+
+import pytest
+
+from tests.spvp import seed
+from tests.spvp.fake_llm import KEYWORDS, FakeLLM
+from trend.db import fetch_all
+from trend.spvp.runner import InjectedFailure, run
+from trend.spvp.settings import SpvpConfig
+from trend.spvp.viewpoints import parse_category, read_file, save_category
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture
+def world(db, tmp_path):
+    market = seed.load_market(tmp_path, seed=5, products_per_category=1, reviews_per_product=5)
+    category = seed.load_viewpoints(db)
+    dataset = seed.make_dataset(db, category, seed.product_ids(db))
+    return market, category, dataset
+
+
+def _copy_of_category(db, name: str, extra: list[dict] | None = None) -> int:
+    c = read_file(seed.VIEWPOINT_FILE)
+    doc = {"category": name, "viewpoints": [
+        {"ordinal": v.ordinal, "name": v.name, "description": v.description, "keywords": list(v.keywords)}
+        for v in c.viewpoints] + (extra or [])}
+    return save_category(db["ds_analyzer"], parse_category(doc))
+
+
+def test_full_run_maps_every_sentence_and_completes(db, spark, world):
+    market, category, dataset = world
+    ids = seed.sentence_ids(db)
+    report = run(spark, dataset, SpvpConfig(batch_size=16))
+    assert report.status == "completed" and report.sentences == len(ids)
+    assert report.batches == -(-len(ids) // 16)
+    assert seed.history(db, dataset) == {"spvp_status": 3, "spvp_error": None}
+    assert set(seed.last_ids(db, category).values()) == {max(ids)}
+
+    # The mappings agree with the synthetic truth and carry the right product.
+    rows = fetch_all(db["analyzer_v2"], "SELECT s.id, s.text, p.mall_product_id FROM review_sentences s "
+                     "JOIN products p ON p.id = s.product_id")
+    text, product = {r["id"]: r["text"] for r in rows}, {r["id"]: r["mall_product_id"] for r in rows}
+    aspect = {s.text: s.aspect for s in market.truth().values()}
+    names = {v["ordinal_number"]: v["name"].lower() for v in fetch_all(
+        db["ds_analyzer"], "SELECT ordinal_number, name FROM specific_viewpoints")}
+    mapped = seed.mappings(db, category)
+    assert all(product[s] == p for s, _, p in mapped)
+    correct = sum(aspect[text[s]] == names[o] for s, o, _ in mapped)
+    relevant = sum(aspect[text[i]] is not None for i in ids)
+    assert correct / len(mapped) > 0.85 and correct / relevant > 0.85
+
+    # Nothing left to do: a second run is skipped, a forced re-run maps nothing new.
+    assert run(spark, dataset, SpvpConfig()).status == "skipped"
+    again = run(spark, dataset, SpvpConfig(), rerun=True)
+    assert (again.status, again.sentences) == ("completed", 0)
+    assert seed.mappings(db, category) == mapped
+
+
+def test_crash_mid_run_then_rerun_gives_no_duplicates_and_no_gaps(db, spark, world):
+    _, category, dataset = world
+    ids = seed.sentence_ids(db)
+    reference_category = _copy_of_category(db, "reference")
+    reference = seed.make_dataset(db, reference_category, seed.product_ids(db))
+    run(spark, reference, SpvpConfig(batch_size=1000))
+    expected = {(s, o) for s, o, _ in seed.mappings(db, reference_category)}
+
+    with pytest.raises(InjectedFailure):
+        run(spark, dataset, SpvpConfig(batch_size=8, fail_after_batches=2))
+    history = seed.history(db, dataset)
+    assert history["spvp_status"] == 9 and "injected failure after 2" in history["spvp_error"]
+    committed_up_to = ids[15]
+    assert set(seed.last_ids(db, category).values()) == {committed_up_to}
+    partial = {(s, o) for s, o, _ in seed.mappings(db, category)}
+    assert partial == {(s, o) for s, o in expected if s <= committed_up_to}
+
+    resumed = run(spark, dataset, SpvpConfig(batch_size=8), rerun=True)
+    assert resumed.low == committed_up_to and resumed.sentences == len(ids) - 16
+    final = seed.mappings(db, category)
+    assert len(final) == len(set((s, o) for s, o, _ in final))
+    assert {(s, o) for s, o, _ in final} == expected
+    assert seed.history(db, dataset)["spvp_status"] == 3
+
+
+def test_new_viewpoint_and_new_sentences_are_processed_incrementally(db, spark, world, tmp_path):
+    _, category, dataset = world
+    run(spark, dataset, SpvpConfig(batch_size=50))
+    before = seed.mappings(db, category)
+    old_high = max(seed.sentence_ids(db))
+
+    # A ninth viewpoint joins the category (last_object_id 0) and new reviews arrive.
+    _copy_of_category(db, "synthetic-electronics", extra=[
+        {"ordinal": 9, "name": "Value", "description": "Value for money and the price paid.",
+         "keywords": ["price", "value for money", "worth the money"]}])
+    seed.load_market(tmp_path, seed=6, products_per_category=2, reviews_per_product=3, categories=["speakers"])
+    new_ids = [i for i in seed.sentence_ids(db) if i > old_high]
+    second = seed.make_dataset(db, category, seed.product_ids(db))
+    report = run(spark, second, SpvpConfig(batch_size=10))
+    assert (report.low, report.high_water) == (0, max(new_ids))
+    after = seed.mappings(db, category)
+    old_rows = [m for m in after if m[1] != 9 and m[0] <= old_high]
+    assert old_rows == [m for m in before]  # the first eight viewpoints did not redo old sentences
+    value_old = [m for m in after if m[1] == 9 and m[0] <= old_high]
+    price_old = [m for m in before if m[1] == 4]
+    assert value_old and len(value_old) >= len(price_old) // 2  # the newcomer caught up on old sentences
+    assert any(m[0] > old_high for m in after)  # and everyone mapped the new ones
+    assert set(seed.last_ids(db, category).values()) == {max(new_ids)}
+    assert seed.history(db, second)["spvp_status"] == 3
+
+
+def test_uncertain_sentences_go_to_the_llm_backend(db, spark, world):
+    _, category, dataset = world
+    ids = seed.sentence_ids(db)
+    with FakeLLM() as fake:
+        config = SpvpConfig.from_dict({
+            "backend": "openai", "batch_size": 20, "offline": {"band": 2.0},  # everything is "uncertain"
+            "openai": {"base_url": fake.base_url, "model": "qwen-test", "sentences_per_request": 8,
+                       "concurrency": 2, "backoff_seconds": 0.01}})
+        report = run(spark, dataset, config)
+    assert report.routing.sent_to_llm == len(ids) and report.routing.llm_share == 1.0
+    assert report.usage.requests == len(fake.requests) > 0 and report.usage.total_tokens > 0
+    rows = fetch_all(db["ds_analyzer"], "SELECT sentence_id, viewpoint_ordinal_number AS o, backend "
+                     "FROM review_sentence_spvp")
+    texts = {r["id"]: r["text"].lower() for r in fetch_all(db["analyzer_v2"], "SELECT id, text FROM review_sentences")}
+    expected = {(i, o) for i, t in texts.items() for o, k in KEYWORDS.items() if k in t}
+    assert {(r["sentence_id"], r["o"]) for r in rows} == expected and expected
+    assert {r["backend"] for r in rows} == {"openai"}
+    assert json.loads(config.to_json())["backend"] == "openai"
