@@ -1,11 +1,14 @@
-"""One crawl-sync pass: fail stuck items, claim New ones, crawl them, record outcomes."""
+"""One crawl-sync pass: claim New items, crawl them, record outcomes.
+
+Items stuck InProgress are handled by the status reconciliation (claims.fail_stuck_items).
+"""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from trend.crawl.claims import claim_new_items, fail_stuck_items, record_outcomes
+from trend.crawl.claims import claim_new_items, record_outcomes
 from trend.crawl.items import CrawlItem, CrawlOutcome
 from trend.db import ConnectionFactory
 
@@ -18,21 +21,18 @@ class Crawler(Protocol):
 
 @dataclass
 class SyncReport:
-    stuck_failed: int
     claimed: int
     rejected: int
     recorded: dict[str, int]
 
     def __str__(self) -> str:
-        return (f"stuck->error {self.stuck_failed}, claimed {self.claimed}, rejected {self.rejected}, "
-                f"outcomes {self.recorded}")
+        return f"claimed {self.claimed}, rejected {self.rejected}, outcomes {self.recorded}"
 
 
 def sync_once(gb_conn: ConnectionFactory, crawler: Crawler, limit_per_kind: int = 100,
-              stuck_timeout_minutes: int = 120, wishlist_id: int | None = None) -> SyncReport:
+              wishlist_id: int | None = None) -> SyncReport:
     conn = gb_conn()
     try:
-        stuck = fail_stuck_items(conn, stuck_timeout_minutes)
         claim = claim_new_items(conn, limit_per_kind, wishlist_id)
         try:
             outcomes = crawler.crawl(claim.claimed)
@@ -44,6 +44,6 @@ def sync_once(gb_conn: ConnectionFactory, crawler: Crawler, limit_per_kind: int 
         recorded = record_outcomes(conn, outcomes)
     finally:
         conn.close()
-    report = SyncReport(len(stuck), len(claim.claimed), len(claim.rejected), recorded)
+    report = SyncReport(len(claim.claimed), len(claim.rejected), recorded)
     log.info("crawl sync: %s", report)
     return report
