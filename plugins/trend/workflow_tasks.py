@@ -52,12 +52,17 @@ def crawl_sync(limit_per_kind: int, wishlist_id: int | None) -> dict:
 
 def create_datasets(wishlist_id: int | None) -> list[dict]:
     """Datasets for one wishlist (manual: fails clearly if not ready) or every ready wishlist."""
-    from trend.datasets import create_datasets_for_wishlist, ready_wishlists
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from trend.datasets import (UnknownWishlist, WishlistNotReady, create_datasets_for_wishlist,
+                                ready_wishlists)
 
     conn = mysql_connection("ds_analyzer")
     try:
         wishlists = [wishlist_id] if wishlist_id is not None else ready_wishlists(conn)
         created = [c for w in wishlists for c in create_datasets_for_wishlist(conn, w)]
+    except (WishlistNotReady, UnknownWishlist) as exc:  # retrying cannot help: fail now, clearly
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
     finally:
         conn.close()
     for c in created:

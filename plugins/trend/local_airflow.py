@@ -50,3 +50,11 @@ def dags_test(env: dict[str, str], dag_id: str, conf: dict | None = None, timeou
     if conf:
         cmd += ["--conf", json.dumps(conf)]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+if __name__ == "__main__":  # print `export` lines for a shell: eval "$(python -m trend.local_airflow HOME)"
+    import shlex
+
+    prepared = prepare_airflow_home(sys.argv[1])
+    for key in sorted(k for k in prepared if k.startswith("AIRFLOW") or k in ("PYTHONPATH", "PATH")):
+        print(f"export {key}={shlex.quote(prepared[key])}")
