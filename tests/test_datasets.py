@@ -6,7 +6,8 @@ import pytest
 from trend import synthetic
 from trend.crawl.local_source import LocalMarketplaceSource, MarketplaceDump
 from trend.crawl.sync import sync_once
-from trend.datasets import (UnknownWishlist, WishlistNotReady, create_datasets_for_wishlist,
+from trend.datasets import (DatasetSettings, MalformedSettings, UnknownWishlist, WishlistNotReady,
+                            create_datasets_for_wishlist,
                             ready_wishlists, sync_dataset_histories)
 from trend.db import connect, fetch_all, table
 from trend.status import CrawlStatus, DatasetStatus, HistoryStatus, Mall, SpvpStatus
@@ -118,3 +119,22 @@ def test_histories_follow_datasets_idempotently(db, crawled_wishlist):
     assert {(r["dataset_id"], r["status"], r["spvp_status"]) for r in rows} == {
         (first.dataset_id, HistoryStatus.COMPLETED, SpvpStatus.PROCESSING),
         (second.dataset_id, HistoryStatus.FAILED, SpvpStatus.WAITING)}
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "must be a JSON object"),
+    ('{"product_ids": []}', "non-empty list"),
+    ('{"wishlist_id": 3}', "non-empty list"),
+    ('{"product_ids": [1, "2"]}', "positive integers"),
+    ('{"product_ids": [1, true]}', "positive integers"),
+])
+def test_malformed_settings_are_rejected_clearly(raw, message):
+    with pytest.raises(MalformedSettings, match=f"dataset 42: .*{message}"):
+        DatasetSettings.parse(raw, dataset_id=42)
+
+
+def test_settings_roundtrip_and_dedupe():
+    parsed = DatasetSettings.parse('{"product_ids": [3, 1, 3], "wishlist_id": 9}')
+    assert parsed.product_ids == (3, 1) and parsed.wishlist_id == 9
+    assert DatasetSettings.parse(parsed.to_json()) == parsed

@@ -121,3 +121,12 @@ def test_unreachable_service_raises(service_factory):
 
 def test_token_never_appears_in_config_repr():
     assert "s3cret" not in repr(HttpCrawlerConfig(base_url="http://x", token="s3cret"))
+
+
+def test_connection_extras_are_validated():
+    config = HttpCrawlerConfig.from_extras("http://c", "t", {"job_timeout": "60", "max_retries": 2})
+    assert (config.job_timeout, config.max_retries) == (60.0, 2)
+    with pytest.raises(ValueError, match=r"unknown settings \['jobtimeout'\]"):
+        HttpCrawlerConfig.from_extras("http://c", None, {"jobtimeout": 5})
+    with pytest.raises(ValueError, match="poll_interval='soon' is not a number"):
+        HttpCrawlerConfig.from_extras("http://c", None, {"poll_interval": "soon"})

@@ -19,6 +19,39 @@ from trend.status import CrawlStatus, DatasetStatus, HistoryStatus, SpvpStatus
 log = logging.getLogger(__name__)
 
 
+class MalformedSettings(ValueError):
+    """datasets.settings is not the JSON object the jobs expect."""
+
+
+@dataclass(frozen=True)
+class DatasetSettings:
+    """The parsed ``datasets.settings`` column; the one place its shape is checked."""
+
+    product_ids: tuple[int, ...]
+    wishlist_id: int | None = None
+    snapshot_key: str | None = None
+
+    @classmethod
+    def parse(cls, raw: str | bytes | dict | None, dataset_id: int | None = None) -> "DatasetSettings":
+        where = f"dataset {dataset_id}: " if dataset_id is not None else ""
+        try:
+            data = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+        except json.JSONDecodeError as exc:
+            raise MalformedSettings(f"{where}settings is not valid JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise MalformedSettings(f"{where}settings must be a JSON object")
+        ids = data.get("product_ids")
+        if not isinstance(ids, list) or not ids:
+            raise MalformedSettings(f"{where}settings.product_ids must be a non-empty list")
+        if not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids):
+            raise MalformedSettings(f"{where}settings.product_ids must hold positive integers")
+        return cls(tuple(dict.fromkeys(ids)), data.get("wishlist_id"), data.get("snapshot_key"))
+
+    def to_json(self) -> str:
+        return json.dumps({"product_ids": list(self.product_ids), "wishlist_id": self.wishlist_id,
+                           "snapshot_key": self.snapshot_key})
+
+
 class WishlistNotReady(RuntimeError):
     """The wishlist has crawl items that are not (all) successful yet."""
 
@@ -131,13 +164,13 @@ def create_datasets_for_wishlist(conn, wishlist_id: int) -> list[CreatedDataset]
                                               int(existing["dataset_id"]), int(existing["id"]),
                                               len(product_ids), created=False))
                 continue
-            settings = {"product_ids": product_ids, "wishlist_id": wishlist_id, "snapshot_key": snapshot}
+            settings = DatasetSettings(tuple(product_ids), wishlist_id, snapshot)
             cur.execute(
                 f"INSERT INTO {table('ds_analyzer', 'datasets')} "
                 "(name, group_id, viewpoint_category_id, settings, status, progress) "
                 "VALUES (%s, %s, %s, %s, %s, 0)",
                 (group["wishlist_name"], group["group_id"], group["viewpoint_category_id"],
-                 json.dumps(settings), int(DatasetStatus.PENDING)),
+                 settings.to_json(), int(DatasetStatus.PENDING)),
             )
             dataset_id = int(cur.lastrowid)
             cur.execute(

@@ -32,8 +32,8 @@ def build_crawler():
         scheme = conn.schema or "http"
         port = f":{conn.port}" if conn.port else ""
         base = f"{scheme}://{conn.host}{port}"
-        return HttpCrawlerClient(HttpCrawlerConfig(base_url=base, token=conn.password or None,
-                                                   **(conn.extra_dejson or {})))
+        extras = conn.extra_dejson  # malformed JSON in extras raises a clear Airflow error
+        return HttpCrawlerClient(HttpCrawlerConfig.from_extras(base, conn.password or None, extras or {}))
     dump = os.environ.get("TP_LOCAL_MARKETPLACE_DUMP")
     if not dump:
         raise CrawlerNotConfigured(

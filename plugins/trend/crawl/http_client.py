@@ -41,6 +41,23 @@ class HttpCrawlerConfig:
     def __repr__(self) -> str:  # keep the token out of logs
         return f"HttpCrawlerConfig(base_url={self.base_url!r})"
 
+    @classmethod
+    def from_extras(cls, base_url: str, token: str | None, extras: dict) -> "HttpCrawlerConfig":
+        """Build from an Airflow connection's extras, rejecting unknown or non-numeric settings."""
+        allowed = {"request_timeout", "max_retries", "backoff_base", "poll_interval", "job_timeout"}
+        unknown = set(extras) - allowed
+        if unknown:
+            raise ValueError(f"crawler_service extras: unknown settings {sorted(unknown)}; allowed {sorted(allowed)}")
+        values = {}
+        for key, value in extras.items():
+            try:
+                values[key] = int(value) if key == "max_retries" else float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"crawler_service extras: {key}={value!r} is not a number") from None
+            if values[key] < 0:
+                raise ValueError(f"crawler_service extras: {key} must not be negative")
+        return cls(base_url=base_url, token=token, **values)
+
 
 class HttpCrawlerClient:
     def __init__(self, config: HttpCrawlerConfig, session: requests.Session | None = None,
