@@ -1,0 +1,48 @@
+"""Manual SPVP action: reset ``last_object_id`` of a viewpoint category (trigger form).
+
+Moves the category's viewpoints (all, or the listed ordinals) back to
+``last_object_id`` and deletes their mappings above it, in one transaction;
+datasets of the category that were Completed go back to Processing, so the
+next ``spvp_batch`` run maps them again. Running it twice changes nothing more.
+"""
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, task
+
+
+@dag(
+    dag_id="spvp_reset",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "data-platform", "retries": 1, "retry_delay": timedelta(seconds=30),
+                  "retry_exponential_backoff": True},
+    tags=["dataset-workflow", "phase-5", "spvp", "manual"],
+    params={
+        "category": Param("", type="string", minLength=1,
+                          description="Viewpoint category id or name"),
+        "last_object_id": Param(0, type="integer", minimum=0,
+                                description="Sentence id to go back to (0 = map everything again)"),
+        "ordinals": Param([], type="array", items={"type": "integer"},
+                          description="Only these viewpoint ordinal numbers (empty = all)"),
+    },
+    doc_md=__doc__,
+)
+def spvp_reset():
+    @task
+    def reset(params=None) -> dict:
+        from trend.airflow_support import mysql_connection
+        from trend.spvp.tasks import reset_category
+
+        ds, gb = mysql_connection("ds_analyzer"), mysql_connection("gb_console")
+        try:
+            return reset_category(ds, gb, params["category"], params["last_object_id"], params["ordinals"])
+        finally:
+            ds.close()
+            gb.close()
+
+    reset()
+
+
+spvp_reset()
