@@ -54,6 +54,7 @@ class EvalResult:
     sentences: int
     seconds: float
     llm_share: float
+    uncertain_share: float
     thresholds: np.ndarray
 
 
@@ -69,7 +70,7 @@ def evaluate(category: ViewpointCategory, texts: list[str], vectors: np.ndarray,
         predicted[i:i + config.batch_size], _ = router.resolve(texts[i:i + config.batch_size], labels, uncertain)
     seconds = time.perf_counter() - started
     return EvalResult(score(truth, predicted, [v.name for v in category.viewpoints]), len(texts), seconds,
-                      router.stats.llm_share, model.thresholds)
+                      router.stats.llm_share, router.stats.uncertain / max(1, len(texts)), model.thresholds)
 
 
 def semeval_inputs(xml: str, train: str | None, top_n: int):
@@ -101,7 +102,8 @@ def report(result: EvalResult, embed_seconds: float, out=sys.stdout) -> None:
     rate = result.sentences / result.seconds if result.seconds else float("inf")
     print(f"sentences {result.sentences}; mapping {rate:,.0f} sentences/s; "
           f"embedding {result.sentences / embed_seconds if embed_seconds else 0:,.0f} sentences/s; "
-          f"share sent to LLM {result.llm_share:.1%}", file=out)
+          f"share sent to LLM {result.llm_share:.1%} "
+          f"(uncertain, i.e. routed with an LLM backend and route=uncertain: {result.uncertain_share:.1%})", file=out)
 
 
 def main(argv: list[str] | None = None) -> int:
