@@ -48,15 +48,17 @@ class RunReport:
     sentences: int = 0
     batches: int = 0
     mappings: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0         # the whole run
+    stream_seconds: float = 0.0  # Spark read + scoring + routing + commits (no model loading)
     routing: RoutingStats = field(default_factory=RoutingStats)
     usage: TokenUsage | None = None
 
     def summary(self) -> str:
-        rate = self.sentences / self.seconds if self.seconds else 0.0
+        rate = self.sentences / self.stream_seconds if self.stream_seconds else 0.0
         text = (f"dataset {self.dataset_id}: {self.status}; sentences ({self.low}, {self.high_water}] "
                 f"{self.sentences} in {self.batches} batches, {self.mappings} mappings, "
-                f"{rate:.0f} sentences/s, LLM share {self.routing.llm_share:.1%}")
+                f"{self.seconds:.1f} s in all, {rate:.0f} sentences/s while streaming, "
+                f"LLM share {self.routing.llm_share:.1%}")
         if self.usage:
             text += f", tokens {self.usage.prompt_tokens}+{self.usage.completion_tokens}"
         return text
@@ -116,6 +118,7 @@ def _map(spark, dataset_id: int, config: SpvpConfig, dbs: Databases, encode) -> 
             report.routing, report.usage = router.stats, getattr(llm, "usage", None)
             from trend.spvp.spark_source import scored_in_order
 
+            stream_started = time.perf_counter()
             rows = scored_in_order(spark, dbs, model, low, high, config.jdbc_partitions)
             for batch in _batches(rows, config.batch_size):
                 mappings = _resolve(router, category.ordinals, batch)
@@ -128,6 +131,7 @@ def _map(spark, dataset_id: int, config: SpvpConfig, dbs: Databases, encode) -> 
                     raise InjectedFailure(f"injected failure after {report.batches} committed batches")
             # Every sentence up to the high-water mark has been seen (the range may end in a gap).
             last_ids = progress.commit_batch(ds, category.id, last_ids, high, [])
+            report.stream_seconds = time.perf_counter() - stream_started
         report.status = "completed" if min(last_ids.values()) >= high else "incomplete"
         report.seconds = time.perf_counter() - started
         return report

@@ -69,7 +69,26 @@ def score_partitions(model: OfflineModel):
 
 def scored_in_order(spark, dbs: Databases, model: OfflineModel, low: int, high: int,
                     partitions: int) -> Iterator:
-    """Rows (sentence_id, mall_product_id, text, scores, labels, uncertain) in id order."""
+    """Rows (sentence_id, mall_product_id, text, scores, labels, uncertain) in id order.
+
+    JDBC partitions are consecutive id ranges (partitionColumn=id) and the broadcast
+    join and mapInPandas keep partitions as they are, so sorting within partitions and
+    fetching partitions in index order yields global id order without a shuffle.
+    ``in_id_order`` checks it on the driver anyway.
+    """
     scored = read_sentences(spark, dbs, low, high, partitions).mapInPandas(
         score_partitions(model), schema=SCORED_SCHEMA)
-    return scored.orderBy("sentence_id").toLocalIterator(prefetchPartitions=True)
+    return in_id_order(scored.sortWithinPartitions("sentence_id").toLocalIterator(prefetchPartitions=True))
+
+
+class OrderViolation(RuntimeError):
+    pass
+
+
+def in_id_order(rows) -> Iterator:
+    previous = None
+    for row in rows:
+        if previous is not None and row["sentence_id"] <= previous:
+            raise OrderViolation(f"sentence {row['sentence_id']} arrived after {previous}")
+        previous = row["sentence_id"]
+        yield row
