@@ -1,0 +1,72 @@
+"""The spark-submit entrypoint's arguments and the DAG task helpers (no Spark, no Airflow)."""
+import json
+import zipfile
+
+import pytest
+
+from spark_jobs import spvp_batch
+from tests.spvp import seed
+from trend.config import ConfigError, MysqlSettings
+from trend.spvp import tasks
+from trend.spvp.settings import SpvpConfig
+from trend.spvp.spark_source import OrderViolation, in_id_order
+
+
+def test_job_arguments_carry_no_secret_and_the_password_comes_from_env(monkeypatch):
+    monkeypatch.setenv("MYSQL_URL", "mysql://app:url-secret@db.internal:3307")
+    monkeypatch.setenv("TP_MYSQL_PASSWORD", "env-secret")
+    args = tasks.spark_job_args([4, 9], rerun=True, mysql=MysqlSettings("db.internal", 3307, "app", "s3cr3t"),
+                                config_json='{"backend": "openai"}')
+    assert args[1][:3] == ["--dataset-id", "9", "--rerun"]
+    assert not any("s3cr3t" in a or "secret" in a for a in args[0])
+    dbs = spvp_batch.databases(spvp_batch.parse_args([*args[0][:2], "--mysql-host", "h2", "--db", "gb_console=gbx"]))
+    assert (dbs.settings.host, dbs.settings.port, dbs.settings.user, dbs.settings.password) == \
+        ("h2", 3307, "app", "env-secret")
+    assert dbs.name("gb_console") == "gbx" and dbs.name("ds_analyzer").endswith("ds_analyzer")
+    assert "env-secret" not in repr(dbs)
+    with pytest.raises(SystemExit):
+        spvp_batch.databases(spvp_batch.parse_args(["--dataset-id", "1", "--db", "nope=x"]))
+
+
+def test_invalid_config_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="unknown keys"):
+        SpvpConfig.from_json('{"bakend": "openai"}')
+    with pytest.raises(ConfigError, match="backend 'gpt'"):
+        SpvpConfig.from_json('{"backend": "gpt"}')
+    with pytest.raises(ConfigError, match="openai: unknown keys"):
+        SpvpConfig.from_dict({"openai": {"api_key": "inline keys are refused"}})
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"batch_size": 7, "offline": {"band": 0.1}}))
+    config = SpvpConfig.from_json(str(path))
+    assert (config.batch_size, config.offline.band) == (7, 0.1)
+    assert SpvpConfig.from_json(config.to_json()) == config
+
+
+def test_plugins_zip_contains_the_package_and_is_reused(tmp_path):
+    first = tasks.package_plugins(tmp_path)
+    assert tasks.package_plugins(tmp_path) == first
+    names = zipfile.ZipFile(first).namelist()
+    assert "trend/spvp/runner.py" in names and "trend/__init__.py" in names
+    assert not any("__pycache__" in n for n in names)
+
+
+def test_rows_out_of_id_order_are_refused():
+    rows = [{"sentence_id": 1}, {"sentence_id": 3}, {"sentence_id": 2}]
+    with pytest.raises(OrderViolation, match="sentence 2 arrived after 3"):
+        list(in_id_order(rows))
+
+
+def test_pick_and_reset_tasks(db):
+    category = seed.load_viewpoints(db)
+    pending = seed.make_dataset(db, category, [1])
+    seed.make_dataset(db, category, [1], spvp_status=seed.SpvpStatus.COMPLETED)
+    assert tasks.pick_datasets(db["gb_console"], None) == ([pending], False)
+    assert tasks.pick_datasets(db["gb_console"], 2) == ([2], True)
+    with pytest.raises(Exception, match="no dataset history for dataset 77"):
+        tasks.pick_datasets(db["gb_console"], 77)
+    result = tasks.reset_category(db["ds_analyzer"], db["gb_console"], "synthetic-electronics", 0, [1])
+    assert result == {"category_id": category, "viewpoints_moved": 0, "datasets_requeued": 1, "last_object_id": 0}
+    with pytest.raises(Exception, match=r"no viewpoints \[42\]"):
+        tasks.reset_category(db["ds_analyzer"], db["gb_console"], str(category), 0, [42])
+    with pytest.raises(Exception, match="not found"):
+        tasks.reset_category(db["ds_analyzer"], db["gb_console"], "no-such-category")
