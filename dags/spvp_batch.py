@@ -70,6 +70,7 @@ def spvp_batch():
             "TP_MYSQL_PASSWORD": "{{ conn.mysql_ds_analyzer.password or '' }}",
             "OPENAI_API_KEY": "{% set c = conn.get('openai_default') %}{{ (c.password or '') if c else '' }}",
             "PYSPARK_PYTHON": sys.executable,
+            "TP_SPVP_TRY_NUMBER": "{{ ti.try_number }}",  # a retry resumes what this attempt failed
         },
         max_active_tis_per_dag=1,
     ).expand(application_args=args)

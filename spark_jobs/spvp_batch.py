@@ -5,12 +5,14 @@
         [--mysql-host H --mysql-port P --mysql-user U] [--db gb_console=name ...]
 
 The MySQL password comes from TP_MYSQL_PASSWORD (or MYSQL_URL) in the environment,
-never from the command line. No Airflow imports here.
+never from the command line. TP_SPVP_TRY_NUMBER > 1 (an Airflow retry) resumes a
+dataset the previous attempt marked failed. No Airflow imports here.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from trend.config import MysqlSettings
@@ -29,7 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", action="append", default=[], metavar="LOGICAL=PHYSICAL",
                         help="physical database name for a logical one (default: TP_DB_PREFIX + name)")
     parser.add_argument("--master", default=None, help="Spark master when run without spark-submit")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.resume_failed = int(os.environ.get("TP_SPVP_TRY_NUMBER") or 1) > 1
+    return args
 
 
 def databases(args: argparse.Namespace) -> Databases:
@@ -57,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     spark = build_session("spvp_batch", master=args.master, shuffle_partitions=4)
     try:
-        report = run(spark, args.dataset_id, config, dbs, rerun=args.rerun)
+        report = run(spark, args.dataset_id, config, dbs, rerun=args.rerun, resume_failed=args.resume_failed)
     except SpvpFailure as exc:
         print(f"spvp_batch: dataset {args.dataset_id} failed: E{int(exc.code)} {exc}", file=sys.stderr)
         return 1

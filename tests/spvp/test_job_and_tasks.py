@@ -24,6 +24,9 @@ def test_job_arguments_carry_no_secret_and_the_password_comes_from_env(monkeypat
         ("h2", 3307, "app", "env-secret")
     assert dbs.name("gb_console") == "gbx" and dbs.name("ds_analyzer").endswith("ds_analyzer")
     assert "env-secret" not in repr(dbs)
+    assert spvp_batch.parse_args(["--dataset-id", "1"]).resume_failed is False
+    monkeypatch.setenv("TP_SPVP_TRY_NUMBER", "2")
+    assert spvp_batch.parse_args(["--dataset-id", "1"]).resume_failed is True
     with pytest.raises(SystemExit):
         spvp_batch.databases(spvp_batch.parse_args(["--dataset-id", "1", "--db", "nope=x"]))
 

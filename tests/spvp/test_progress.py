@@ -67,7 +67,13 @@ def test_status_transitions_are_idempotent(db, category):
     progress.fail(gb, ds, ErrorCode.LLM_INVALID_OUTPUT, "bad answer")
     progress.fail(gb, ds, ErrorCode.LLM_INVALID_OUTPUT, "bad answer")
     assert seed.history(db, ds) == {"spvp_status": 9, "spvp_error": "E2003 LLM_INVALID_OUTPUT: bad answer"}
-    assert progress.start(gb, ds) is False  # a failed dataset waits for a manual re-run
+    assert progress.start(gb, ds) is False  # a failed dataset waits for a manual re-run ...
+    progress.complete(gb, ds)  # (not from FAILED)
+    assert seed.history(db, ds)["spvp_status"] == 9
+    assert progress.start(gb, ds, resume_failed=True) is True  # ... or an Airflow retry
+    assert seed.history(db, ds) == {"spvp_status": 2, "spvp_error": None}
+    progress.complete(gb, ds)
+    assert progress.start(gb, ds, resume_failed=True) is False  # a retry does not redo completed work
     assert progress.start(gb, ds, rerun=True) is True
     assert seed.history(db, ds) == {"spvp_status": 2, "spvp_error": None}
     progress.complete(gb, ds)

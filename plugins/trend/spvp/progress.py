@@ -177,13 +177,18 @@ def _history(gb_conn, dataset_id: int) -> dict:
     return rows[0]
 
 
-def start(gb_conn, dataset_id: int, rerun: bool = False) -> bool:
-    """Enter PROCESSING. False when there is nothing to do (completed/failed and no rerun)."""
+def start(gb_conn, dataset_id: int, rerun: bool = False, resume_failed: bool = False) -> bool:
+    """Enter PROCESSING. False when there is nothing to do.
+
+    ``rerun`` (manual) restarts completed and failed datasets; ``resume_failed``
+    (an Airflow retry of the same attempt) restarts failed ones only.
+    """
     status = SpvpStatus(_history(gb_conn, dataset_id)["spvp_status"])
     if status is SpvpStatus.WAITING:
         raise SpvpFailure(ErrorCode.INVALID_STATE,
                           f"dataset {dataset_id} is not analysed yet (spvp_status {status.value})")
-    if status is not SpvpStatus.PROCESSING and not rerun:
+    allowed = status is SpvpStatus.PROCESSING or rerun or (resume_failed and status is SpvpStatus.FAILED)
+    if not allowed:
         return False
     with transaction(gb_conn) as cur:
         cur.execute("UPDATE wishlist_dataset_histories SET spvp_status = %s, spvp_error = NULL "

@@ -71,14 +71,19 @@ def _batches(rows: Iterable, size: int) -> Iterator[list]:
 
 
 def run(spark, dataset_id: int, config: SpvpConfig | None = None, dbs: Databases | None = None,
-        rerun: bool = False, encode: Callable[[Sequence[str]], np.ndarray] = embeddings.encode) -> RunReport:
-    """Map one dataset's pending sentences; sets spvp_status 2 → 3, or 9 with the reason."""
+        rerun: bool = False, encode: Callable[[Sequence[str]], np.ndarray] = embeddings.encode,
+        resume_failed: bool = False) -> RunReport:
+    """Map one dataset's pending sentences; sets spvp_status 2 → 3, or 9 with the reason.
+
+    ``rerun``: also completed/failed datasets (manual re-run); ``resume_failed``:
+    also failed ones (a retry); otherwise only datasets in PROCESSING.
+    """
     config = config or SpvpConfig()
     dbs = dbs or Databases.from_env()
     gb = dbs.connect("gb_console")
     try:
-        if not progress.start(gb, dataset_id, rerun):
-            log.info("dataset %s: SPVP already finished; pass rerun to map it again", dataset_id)
+        if not progress.start(gb, dataset_id, rerun, resume_failed):
+            log.info("dataset %s: SPVP already finished or failed; pass rerun to map it again", dataset_id)
             return RunReport(dataset_id)
         try:
             report = _map(spark, dataset_id, config, dbs, encode)
