@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from gremlin_python.process.graph_traversal import __
+from gremlin_python.process.traversal import P
 
 from trend.catalog_graph.messages import ChangeKind, RecomputeMessage
 from trend.catalog_graph.model import (
@@ -255,3 +256,100 @@ def set_enabled(
 
 def settings_as_json(settings: NodeSettings) -> str:
     return json.dumps(settings.to_properties(), sort_keys=True)
+
+
+BULK_BATCH_SIZE = 8  # nodes per traversal: gremlite builds one Python frame per step
+
+
+@dataclass(frozen=True)
+class NewNode:
+    parent_node_id: str
+    category_id: str
+    settings: NodeSettings
+
+
+def add_category_nodes_bulk(
+    store: GraphStore, catalog_id: str, new_nodes: list[NewNode], user_id: str, at: Optional[int] = None
+) -> list[RecomputeMessage]:
+    """Import many nodes as one event (same timestamp), writing the same vertices and edges as
+    ``add_category_node`` but several nodes per traversal. Parents must come before children.
+    Returns one message per imported subtree root. Nodes that already exist are skipped."""
+    root_id = catalog_node_id(catalog_id)
+    ids = [child_node_id(n.parent_node_id, n.category_id) for n in new_nodes]
+    for node_id, node in zip(ids, new_nodes):
+        if parse_node_id(node.parent_node_id)[0] != catalog_id:
+            raise InvalidSettingsError(node_id, f"parent is not in catalog {catalog_id}")
+        if node.category_id in parse_node_id(node.parent_node_id)[1] or node.category_id == "0":
+            raise DuplicateNodeError(node_id, "category is already an ancestor (cycle) or reserved")
+        node.settings.validate(node_id)
+    existing_rows = store.run(store.g.V().has_label(VertexLabel.CATALOG_NODE.value, VertexLabel.CATEGORY_NODE.value)
+                              .has("catalogId", catalog_id).project("vid", "nodeId").by(__.id_()).by("nodeId"))
+    vids = {row["nodeId"]: row["vid"] for row in existing_rows}
+    todo = [(nid, n) for nid, n in zip(ids, new_nodes) if nid not in vids]
+    if not todo:
+        return []
+    new_ids = {nid for nid, _ in todo}
+    for nid, node in todo:
+        if node.parent_node_id not in vids and node.parent_node_id not in new_ids:
+            raise NodeNotFoundError(node.parent_node_id, f"parent of {nid} does not exist")
+    catalog_vid, clock, at = _tick(store, catalog_id, at)
+    if not store.run(store.g.V(catalog_vid).has("clock", clock).property("clock", at).id_()):
+        raise VersionConflictError(root_id, "the catalog clock moved while importing; retry")
+    user_vid = _get_or_create(store, VertexLabel.USER, user_uid(user_id))
+    category_vids = _categories(store, sorted({n.category_id for _, n in todo}))
+    for start in range(0, len(todo), BULK_BATCH_SIZE):
+        batch = todo[start:start + BULK_BATCH_SIZE]
+        t = store.g.V(user_vid).as_("u")
+        labels = []
+        for i, (nid, node) in enumerate(batch):
+            n = f"n{i}"
+            t = t.V(vids[node.parent_node_id]).as_(f"p{i}").add_v(VertexLabel.CATEGORY_NODE.value)
+            for key, value in (
+                ("uid", nid), ("nodeId", nid), ("catalogId", catalog_id), ("categoryId", node.category_id),
+                ("parentNodeId", node.parent_node_id), ("createdAt", at), *INITIAL_DERIVED.items(),
+            ):
+                t = t.property(key, value)
+            t = t.as_(n).add_e(EdgeLabel.HAS_CHILD.value).from_(f"p{i}").to(n)
+            t = t.property("timestamp", at).property("catalogId", catalog_id).property("childNodeId", nid)
+            t = _add_settings(t, nid, catalog_id, node.settings, at, n)
+            t = t.add_e(EdgeLabel.CREATED_BY.value).from_(n).to("u").property("timestamp", at)
+            t = t.V(category_vids[node.category_id]).as_(f"c{i}").add_e(EdgeLabel.IS_CATEGORY.value).from_(n).to(f"c{i}")
+            labels.append(n)
+        row = _selected(store, t, labels)
+        for i, (nid, _) in enumerate(batch):
+            vids[nid] = row[f"n{i}"]
+    store.commit()
+    return [
+        RecomputeMessage(catalog_id, nid, at, ChangeKind.NODE_ADDED)
+        for nid, node in todo if node.parent_node_id not in new_ids
+    ]
+
+
+def _categories(store: GraphStore, category_ids: list[str]) -> dict[str, object]:
+    """Vertex ids of category vertices, creating the missing ones in batches."""
+    uids = {category_uid(c): c for c in category_ids}
+    found: dict[str, object] = {}
+    chunk = 500
+    keys = list(uids)
+    for start in range(0, len(keys), chunk):
+        rows = store.run(store.g.V().has(VertexLabel.CATEGORY.value, "uid", P.within(keys[start:start + chunk]))
+                         .project("vid", "uid").by(__.id_()).by("uid"))
+        found.update({uids[r["uid"]]: r["vid"] for r in rows})
+    missing = [c for c in category_ids if c not in found]
+    for start in range(0, len(missing), 40):
+        batch = missing[start:start + 40]
+        t = store.g
+        for i, c in enumerate(batch):
+            t = t.add_v(VertexLabel.CATEGORY.value).property("uid", category_uid(c)).as_(f"c{i}")
+        labels = [f"c{i}" for i in range(len(batch))]
+        row = _selected(store, t, labels)
+        found.update({c: row[f"c{i}"] for i, c in enumerate(batch)})
+    return found
+
+
+def _selected(store: GraphStore, t, labels: list[str]) -> dict[str, object]:
+    """Vertex ids of the labelled steps (select without by(): no per-label path copies)."""
+    if len(labels) == 1:
+        return {labels[0]: store.run(t.select(labels[0]).id_())[0]}
+    row = store.run(t.select(*labels))[0]
+    return {label: vertex.id for label, vertex in row.items()}

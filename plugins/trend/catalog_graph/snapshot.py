@@ -59,25 +59,23 @@ def read_snapshot(store: GraphStore, root_id: str) -> Snapshot:
     prefix = root_id + "/"
     g = store.g
 
-    # gremlite needs a start vertex for union(); the catalogNode serves as the anchor.
-    anchor = store.run(g.V().has(VertexLabel.CATALOG_NODE.value, "uid", catalog_node_id(catalog_id)).id_())
-    if not anchor:
-        raise NodeNotFoundError(catalog_node_id(catalog_id), "no such catalog")
-    node_rows = store.run(g.V(anchor[0]).union(
-        __.V().has_label(*NODE_LABELS).has("nodeId", P.within(exact)),
-        __.V().has(VertexLabel.CATEGORY_NODE.value, "nodeId", TextP.starting_with(prefix)),
-    ).element_map())
-    settings_rows = store.run(g.V(anchor[0]).union(
-        __.V().has(VertexLabel.SETTINGS.value, "nodeId", P.within(exact)),
-        __.V().has(VertexLabel.SETTINGS.value, "nodeId", TextP.starting_with(prefix)),
-    ).element_map())
-    toggle_labels = (EdgeLabel.HAS_CHILD.value, EdgeLabel.HAS_DISABLED_CHILD.value)
-    toggle_rows = store.run(g.V(anchor[0]).union(
-        __.E().has_label(*toggle_labels).has("childNodeId", P.within(exact)),
-        __.E().has_label(*toggle_labels).has("childNodeId", TextP.starting_with(prefix)),
-    ).project("nodeId", "timestamp", "label").by("childNodeId").by("timestamp").by(__.label()))
+    # Filters are single has() steps so gremlite turns them into indexed SQL (a label filter
+    # next to a text predicate would make it scan). uid prefixes cover nodes and their
+    # settings vertices ({nodeId}@settings:{ts}); nodeId equality covers the path's.
+    element_rows = store.run(g.V().has("nodeId", P.within(exact)).element_map())
+    element_rows += store.run(g.V().has("uid", TextP.starting_with(prefix)).element_map())
+    node_rows = [r for r in element_rows if r[T.label] in NODE_LABELS]
+    settings_rows = [r for r in element_rows if r[T.label] == VertexLabel.SETTINGS.value]
+    toggle_rows = []
+    for condition in (P.within(exact), TextP.starting_with(prefix)):
+        toggle_rows += store.run(
+            g.E().has("childNodeId", condition)
+            .project("nodeId", "timestamp", "label").by("childNodeId").by("timestamp").by(__.label())
+        )
 
     snapshot = Snapshot(CatalogTruth(chain[0] if chain else root_id), root_id, chain)
+    if catalog_node_id(catalog_id) not in {r["nodeId"] for r in node_rows}:
+        raise NodeNotFoundError(catalog_node_id(catalog_id), "no such catalog")
     for row in node_rows:
         nid = row["nodeId"]
         parent = row.get("parentNodeId")
