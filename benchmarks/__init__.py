@@ -1,0 +1,1 @@
+"""Benchmarks: printed numbers and ratios, never pass/fail. `make bench` runs them all."""
