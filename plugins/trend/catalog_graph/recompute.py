@@ -38,6 +38,14 @@ class NodeWrite:
     vid: object
     rev_read: int
     state: DerivedState
+    previous: Optional[DerivedState] = None  # what the node stored when read
+
+    def changed_properties(self) -> dict[str, object]:
+        new = _state_properties(self.state)
+        if self.previous is None:
+            return new
+        old = _state_properties(self.previous)
+        return {key: value for key, value in new.items() if old[key] != value}
 
     @property
     def new_rev(self) -> int:
@@ -89,7 +97,7 @@ def plan_writes(snapshot: Snapshot, derived: dict[str, DerivedState], full: bool
         elif stored.state == state:
             continue
         record = snapshot.truth.nodes[node_id]
-        write = NodeWrite(node_id, record.category_id, record.parent_id, stored.vid, stored.rev, state)
+        write = NodeWrite(node_id, record.category_id, record.parent_id, stored.vid, stored.rev, state, stored.state)
         if node_id == snapshot.root_id:
             root_write = write
         else:
@@ -108,7 +116,7 @@ def write_graph(store: GraphStore, anchor_vid: object, writes: Sequence[NodeWrit
         branches = []
         for w in batch:
             t = __.V(w.vid).has("rev", w.rev_read).property("rev", w.new_rev)
-            for key, value in _state_properties(w.state).items():
+            for key, value in w.changed_properties().items():
                 t = t.property(key, value)
             branches.append(t.values("nodeId"))
         done = set(store.run(store.g.V(anchor_vid).union(*branches)))

@@ -68,10 +68,10 @@ def read_snapshot(store: GraphStore, root_id: str) -> Snapshot:
     settings_rows = [r for r in element_rows if r[T.label] == VertexLabel.SETTINGS.value]
     toggle_rows = []
     for condition in (P.within(exact), TextP.starting_with(prefix)):
-        toggle_rows += store.run(
-            g.E().has("childNodeId", condition)
-            .project("nodeId", "timestamp", "label").by("childNodeId").by("timestamp").by(__.label())
-        )
+        toggle_rows += [
+            {"nodeId": r["childNodeId"], "timestamp": r["timestamp"], "label": r[T.label]}
+            for r in store.run(g.E().has("childNodeId", condition).element_map("childNodeId", "timestamp"))
+        ]
 
     snapshot = Snapshot(CatalogTruth(chain[0] if chain else root_id), root_id, chain)
     if catalog_node_id(catalog_id) not in {r["nodeId"] for r in node_rows}:
