@@ -309,15 +309,20 @@ def add_category_nodes_bulk(
     for start in range(0, len(todo), BULK_BATCH_SIZE):
         batch = todo[start:start + BULK_BATCH_SIZE]
         t = store.g.V(user_vid).as_("u")
-        labels = []
+        labels: list[str] = []
+        batch_labels: dict[str, str] = {}
         for i, (nid, node) in enumerate(batch):
             n = f"n{i}"
-            t = _new_vertex_props(store, t.V(vids[node.parent_node_id]).as_(f"p{i}").add_v(
-                VertexLabel.CATEGORY_NODE.value), [
+            parent_step = batch_labels.get(node.parent_node_id)
+            if parent_step is None:  # the parent exists already (earlier batch or before)
+                parent_step = f"p{i}"
+                t = t.V(vids[node.parent_node_id]).as_(parent_step)
+            t = _new_vertex_props(store, t.add_v(VertexLabel.CATEGORY_NODE.value), [
                 ("uid", nid), ("nodeId", nid), ("catalogId", catalog_id), ("categoryId", node.category_id),
                 ("parentNodeId", node.parent_node_id), ("createdAt", at), *INITIAL_DERIVED.items(),
             ])
-            t = t.as_(n).add_e(EdgeLabel.HAS_CHILD.value).from_(f"p{i}").to(n)
+            t = t.as_(n).add_e(EdgeLabel.HAS_CHILD.value).from_(parent_step).to(n)
+            batch_labels[nid] = n
             t = t.property("timestamp", at).property("catalogId", catalog_id).property("childNodeId", nid)
             t = _add_settings(store, t, nid, catalog_id, node.settings, at, n)
             t = t.add_e(EdgeLabel.CREATED_BY.value).from_(n).to("u").property("timestamp", at)
