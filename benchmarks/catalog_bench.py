@@ -11,7 +11,9 @@ Prints the wall time, graph round trips and nodes read/touched (written) of
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -100,13 +102,14 @@ def run(total: int = 10_000, fanout: int = 10, seed: int = 7) -> dict[str, float
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``argv`` None (as `make bench` calls it): defaults, or CATALOG_BENCH_NODES."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=10_000)
+    parser.add_argument("--nodes", type=int, default=int(os.environ.get("CATALOG_BENCH_NODES", "10000")))
     parser.add_argument("--fanout", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv or [])
     run(args.nodes, args.fanout, args.seed)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -18,7 +18,7 @@ from trend.catalog_graph.store import open_embedded
 CATALOG = "p"
 ROOT = f"catalog:{CATALOG}"
 PROPERTY_SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 
@@ -152,7 +152,7 @@ def test_any_delivery_order_ends_in_the_from_scratch_state(operations, data):
             store.close()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(operations=st.lists(operation, min_size=1, max_size=10), data=st.data())
 def test_as_of_reads_equal_replaying_history_up_to_that_time(operations, data):
     with tempfile.TemporaryDirectory() as tmp:
