@@ -5,7 +5,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Optional
 
-from gremlin_python.process.graph_traversal import __
 from gremlin_python.process.traversal import P, T, TextP
 
 from trend.catalog_graph.model import (

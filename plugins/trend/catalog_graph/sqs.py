@@ -55,6 +55,24 @@ def _send(client, url: str, batch: list[dict]) -> int:
     return len(batch)
 
 
+def _shallow_first(received: list[dict]) -> list[tuple[dict, object]]:
+    """A received batch in processing order: bad bodies first (they block their catalog), then
+    ancestors before descendants, so a descendant's message is usually stale by its turn (any
+    order gives the same state; this one does the least work)."""
+    parsed: list[tuple[dict, object]] = []
+    for raw in received:
+        try:
+            parsed.append((raw, RecomputeMessage.from_json(raw["Body"])))
+        except CatalogGraphError as exc:  # BadMessageError, or a malformed node id
+            parsed.append((raw, BadMessageError(exc.item_id, str(exc))))
+
+    def depth(item) -> int:
+        message = item[1]
+        return -1 if isinstance(message, BadMessageError) else message.node_id.count("/")
+
+    return sorted(parsed, key=depth)
+
+
 @dataclass
 class ConsumeResult:
     received: int = 0
@@ -75,11 +93,12 @@ def consume(
     visibility_timeout: int = 300,
     attempts: int = 3,
 ) -> ConsumeResult:
-    """Receive up to ``max_messages``, recompute each, delete it after the commit.
+    """Receive batches (up to 10 per call, ``max_messages`` in all); recompute each message,
+    ancestors first, and delete it only after its commit.
 
-    A message that fails (bad body, unknown node, repeated conflicts) is left on the queue;
-    later messages of the same catalog in this batch are left too, so a catalog's changes are
-    never applied around a failed one. SQS's redrive policy moves poison messages to a DLQ.
+    A message that fails (bad body, unknown node, repeated conflicts) is left on the queue, and
+    so are the rest of its catalog's messages in this batch (they come back with it; FIFO keeps
+    the group waiting meanwhile). SQS's redrive policy moves poison messages to a DLQ.
     """
     result = ConsumeResult()
     blocked_groups: set[str] = set()
@@ -92,14 +111,15 @@ def consume(
         received = response.get("Messages", [])
         if not received:
             break
-        for raw in received:
-            result.received += 1
+        result.received += len(received)
+        for raw, message in _shallow_first(received):
             group = raw.get("Attributes", {}).get("MessageGroupId", "")
             if group in blocked_groups:
                 result.failed.append(raw["MessageId"])
                 continue
             try:
-                message = RecomputeMessage.from_json(raw["Body"])
+                if isinstance(message, BadMessageError):
+                    raise message
                 outcome = process_with_retry(store, message, sink, attempts)
             except (BadMessageError, CatalogGraphError) as exc:
                 log.error("recompute message %s failed and stays queued: %s", raw["MessageId"], exc)
