@@ -119,14 +119,14 @@ def _as_tuples(states) -> dict[str, tuple]:
     }
 
 
-def _run(store, operations, data):
+def _run(store, operations, data, sink=None):
     nodes = [ROOT]
     log = [(1, ops.create_catalog(store, CATALOG, NodeSettings.root("kw", "root", ("x",)), "u", at=1))]
     emitted = [log[0][1]]
     for ts, op in enumerate(operations, start=2):
         if op[0] == "process":
             for pick in op[1]:  # process a few pending messages early, possibly again later
-                process_message(store, emitted[pick % len(emitted)])
+                process_message(store, emitted[pick % len(emitted)], sink)
             continue
         msg = _apply(store, op, nodes, ts)
         if msg is not None:
@@ -134,7 +134,7 @@ def _run(store, operations, data):
             log.append((ts, op))
     replayed = emitted + data.draw(st.lists(st.sampled_from(emitted), max_size=len(emitted)), label="duplicates")
     for msg in data.draw(st.permutations(replayed), label="delivery order"):
-        process_message(store, msg)
+        process_message(store, msg, sink)
     return log
 
 
@@ -174,3 +174,26 @@ def test_as_of_reads_equal_replaying_history_up_to_that_time(operations, data):
         finally:
             store.close()
             replay.close()
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations=st.lists(operation, min_size=1, max_size=10), data=st.data())
+def test_category_node_table_ends_equal_to_the_from_scratch_result(moto_endpoint, operations, data):
+    import uuid
+
+    import boto3
+
+    from trend.catalog_graph.dynamo import CategoryNodeTable, ensure_tables
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+    name = f"nodes_{uuid.uuid4().hex[:10]}"
+    ensure_tables(dynamodb, f"cfg_{name}", name)
+    table = CategoryNodeTable(dynamodb, name)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_embedded(Path(tmp) / "g.sqlite")
+        try:
+            _run(store, operations, data, sink=table)
+            rows = table.rows(CATALOG)
+            assert {n: r.state for n, r in rows.items()} == expected_states(store, CATALOG)
+        finally:
+            store.close()
