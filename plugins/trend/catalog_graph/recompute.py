@@ -20,6 +20,7 @@ from trend.catalog_graph.model import (
     NodeNotFoundError,
     VersionConflictError,
     catalog_node_id,
+    parse_node_id,
 )
 from trend.catalog_graph.rules import derive
 from trend.catalog_graph.snapshot import Snapshot, read_snapshot
@@ -130,7 +131,7 @@ def write_graph(store: GraphStore, anchor_vid: object, writes: Sequence[NodeWrit
 def _apply(store: GraphStore, snapshot: Snapshot, derived: dict[str, DerivedState], full: bool,
            sink: Optional[DerivedSink], result: RecomputeResult) -> None:
     writes = plan_writes(snapshot, derived, full)
-    catalog_id = snapshot.truth.catalog_node_id[len("catalog:"):]
+    catalog_id, _ = parse_node_id(snapshot.truth.catalog_node_id)
     if sink is not None and writes:
         sink.put_nodes(catalog_id, writes)
     if writes:
