@@ -100,3 +100,24 @@ def test_rebuild_and_consistency_tasks(env):
     with pytest.raises(ValueError, match="catalog_id"):
         tasks.rebuild_catalog("")
     store.close()
+
+
+def test_resources_come_from_connections_or_env(monkeypatch, tmp_path):
+    monkeypatch.delenv("GREMLIN_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_AWS_DEFAULT", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_GREMLIN_DEFAULT", raising=False)
+    assert tasks.gremlin_url() is None
+    assert tasks.aws_clients() is None  # nothing configured: the demo runs without AWS
+    monkeypatch.setenv("CATALOG_GRAPH_SQLITE", str(tmp_path / "g.sqlite"))
+    store = tasks.open_graph()
+    assert store.embedded
+    store.close()
+    monkeypatch.setenv("AIRFLOW_CONN_GREMLIN_DEFAULT", "ws://gremlin-server:8182/gremlin")
+    assert tasks.gremlin_url() == "ws://gremlin-server:8182/gremlin"
+    monkeypatch.setenv("GREMLIN_URL", "ws://elsewhere:8182/gremlin")
+    assert tasks.gremlin_url() == "ws://elsewhere:8182/gremlin"
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT",
+                       "aws://key:secret@?region_name=eu-west-1&endpoint_url=http%3A%2F%2Fmoto%3A5000")
+    dynamodb, sqs = tasks.aws_clients()
+    assert dynamodb.meta.endpoint_url == "http://moto:5000" and sqs.meta.region_name == "eu-west-1"

@@ -31,13 +31,19 @@ def _connection(conn_id: str):
         return None
 
 
-def open_graph() -> GraphStore:
+def gremlin_url() -> Optional[str]:
+    """``GREMLIN_URL``, else the ``gremlin_default`` connection as ws[s]://host:port/path."""
     url = os.environ.get(GREMLIN_URL_ENV)
     if not url:
         conn = _connection(GREMLIN_CONN_ID)
         if conn is not None and conn.host:
             scheme = conn.conn_type if conn.conn_type in ("ws", "wss") else "ws"
             url = f"{scheme}://{conn.host}:{conn.port or 8182}/{conn.schema or 'gremlin'}"
+    return url
+
+
+def open_graph() -> GraphStore:
+    url = gremlin_url()
     if url:
         log.info("catalog graph: Gremlin Server at %s", url.split("@")[-1])  # never log credentials
         return open_remote(url)
