@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 import zipfile
 from pathlib import Path
@@ -31,13 +32,17 @@ def pick_datasets(gb_conn, dataset_id: int | None) -> tuple[list[int], bool]:
 
 
 def package_plugins(target_dir: Path | str | None = None) -> str:
-    """Zip plugins/trend for spark-submit --py-files; the name carries a content hash."""
+    """Zip plugins/trend for spark-submit --py-files; the name carries a content hash.
+
+    The folder is ``TP_PY_FILES_DIR`` (default: the temp dir). With several Airflow
+    workers, point it at storage they share: another worker may run spark-submit.
+    """
     files = sorted(p for p in PACKAGE_DIR.rglob("*.py") if "__pycache__" not in p.parts)
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(PACKAGE_DIR.parent)).encode())
         digest.update(path.read_bytes())
-    folder = Path(target_dir or tempfile.gettempdir())
+    folder = Path(target_dir or os.environ.get("TP_PY_FILES_DIR") or tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"trend-{digest.hexdigest()[:12]}.zip"
     if not target.exists():
