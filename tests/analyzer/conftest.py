@@ -65,3 +65,12 @@ def result_rows(conn, dataset_id: int) -> dict[str, list[tuple]]:
         cur.execute(f"SELECT * FROM `{table}` WHERE dataset_id = %s ORDER BY id", (dataset_id,))
         rows[table] = list(cur.fetchall())
     return rows
+
+
+@pytest.fixture(scope="session")
+def spark(spark):
+    """The shared session, with plugins/trend shipped to its Python workers (as --py-files does)."""
+    from trend.analyzer.packaging import ensure_workers_have_code
+
+    ensure_workers_have_code(spark)
+    return spark

@@ -89,3 +89,10 @@ def parse_product_ids(settings: object, dataset_id: int) -> list[int]:
         if value not in clean:
             clean.append(value)
     return clean
+
+
+def pending_dataset_ids(conn, limit: int = 50) -> list[int]:
+    """Datasets waiting for analysis, oldest first."""
+    rows = fetch_all(conn, "SELECT id FROM datasets WHERE status = %s ORDER BY id LIMIT %s",
+                     (int(DatasetStatus.PENDING), limit))
+    return [int(r["id"]) for r in rows]
