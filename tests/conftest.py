@@ -70,7 +70,7 @@ def spark():
 @pytest.fixture(scope="session")
 def airflow_home():
     """A private AIRFLOW_HOME with a migrated SQLite metadata DB, for `dags test` runs."""
-    from tests.airflow_env import prepare_airflow_home
+    from trend.local_airflow import prepare_airflow_home
 
     home = tempfile.mkdtemp(prefix="airflow-home-")
     return prepare_airflow_home(home)

@@ -1,7 +1,7 @@
 """Glue between Airflow connections and our DB-API helpers. Imported only inside tasks."""
 from __future__ import annotations
 
-from trend.config import MysqlSettings, db_name
+from trend.config import MysqlSettings
 from trend.db import connect
 
 # Airflow connection id for each logical database.
@@ -12,11 +12,11 @@ CONN_IDS = {
 }
 
 
-def mysql_settings(logical: str) -> tuple[MysqlSettings, str]:
-    """Server settings and physical database name from the Airflow connection.
+def mysql_settings(logical: str) -> MysqlSettings:
+    """Server address and credentials from the Airflow connection.
 
-    The connection's schema wins when set; otherwise the configured name
-    (with TP_DB_PREFIX) is used.
+    Database names are not taken from the connection: cross-database statements
+    need all three, so they always come from trend.config.db_name.
     """
     from airflow.sdk import BaseHook
 
@@ -27,10 +27,9 @@ def mysql_settings(logical: str) -> tuple[MysqlSettings, str]:
         user=conn.login or "root",
         password=conn.password or "",
     )
-    return settings, (conn.schema or db_name(logical))
+    return settings
 
 
 def mysql_connection(logical: str):
-    """An open mysqlclient connection for ``logical`` built from its Airflow connection."""
-    settings, database = mysql_settings(logical)
-    return connect(settings=settings, db=database)
+    """An open mysqlclient connection to ``logical`` built from its Airflow connection."""
+    return connect(logical, settings=mysql_settings(logical))

@@ -1,0 +1,43 @@
+"""Phase 2: hand New wishlist items to the crawler and record what came back."""
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, task
+
+from trend.assets import CRAWL_RESULTS
+
+DEFAULT_ARGS = {
+    "owner": "data-platform",
+    "retries": 3,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+
+@dag(
+    dag_id="crawl_sync",
+    schedule=timedelta(minutes=5),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["dataset-workflow", "phase-2", "crawl"],
+    params={
+        "limit_per_kind": Param(100, type="integer", minimum=1, maximum=10000,
+                                description="Items claimed from each summary table per run"),
+        "wishlist_id": Param(None, type=["null", "integer"],
+                             description="Only this wishlist's items (empty: all)"),
+    },
+    doc_md=__doc__,
+)
+def crawl_sync():
+    @task(outlets=[CRAWL_RESULTS])
+    def sync(params=None) -> dict:
+        from trend.workflow_tasks import crawl_sync as run
+
+        return run(params["limit_per_kind"], params["wishlist_id"])
+
+    sync()
+
+
+crawl_sync()

@@ -1,0 +1,32 @@
+"""Phase 3: create a dataset (+ history) for every wishlist whose crawl items all succeeded."""
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, task
+
+from trend.assets import CRAWL_RESULTS, PENDING_DATASETS
+
+
+@dag(
+    dag_id="dataset_create",
+    schedule=[CRAWL_RESULTS],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(seconds=30),
+                  "retry_exponential_backoff": True},
+    tags=["dataset-workflow", "phase-3"],
+    params={"wishlist_id": Param(None, type=["null", "integer"],
+                                 description="Create for this wishlist only (fails if not fully crawled)")},
+    doc_md=__doc__,
+)
+def dataset_create():
+    @task(outlets=[PENDING_DATASETS])
+    def create(params=None) -> list[dict]:
+        from trend.workflow_tasks import create_datasets
+
+        return create_datasets(params["wishlist_id"])
+
+    create()
+
+
+dataset_create()

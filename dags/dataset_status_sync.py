@@ -1,0 +1,30 @@
+"""Reconciliation: histories follow datasets; crawl items stuck InProgress go to Error."""
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, task
+
+
+@dag(
+    dag_id="dataset_status_sync",
+    schedule=timedelta(minutes=10),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(seconds=30),
+                  "retry_exponential_backoff": True},
+    tags=["dataset-workflow", "reconciliation"],
+    params={"stuck_timeout_minutes": Param(120, type="integer", minimum=1,
+                                           description="InProgress longer than this becomes Error")},
+    doc_md=__doc__,
+)
+def dataset_status_sync():
+    @task
+    def reconcile(params=None) -> dict:
+        from trend.workflow_tasks import reconcile as run
+
+        return run(params["stuck_timeout_minutes"])
+
+    reconcile()
+
+
+dataset_status_sync()

@@ -1,0 +1,60 @@
+"""Phases 2 and 3 run by Airflow itself (`airflow dags test`) against MariaDB."""
+import json
+
+import pytest
+
+from trend.local_airflow import dags_test
+from trend import synthetic
+from trend.db import fetch_all
+from trend.status import CrawlStatus, DatasetStatus, HistoryStatus, SpvpStatus
+
+pytestmark = pytest.mark.airflow
+
+
+def _ok(result):
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_crawl_then_dataset_creation_through_airflow(db, airflow_home, tmp_path):
+    market = synthetic.generate(seed=21, products_per_category=1, reviews_per_product=3)
+    env = dict(airflow_home, TP_LOCAL_MARKETPLACE_DUMP=str(market.write_dump(tmp_path)))
+    gb = db["gb_console"]
+    cur = gb.cursor()
+    cur.execute("INSERT INTO wishlist_to_groups (wishlist_id, group_id, wishlist_name) VALUES (3, 8, 'Audio')")
+    cur.executemany("INSERT INTO summary_wishlist_product_reviews (wishlist_id, mall_id, mall_product_id) "
+                    "VALUES (3, 99, %s)", [(p.mall_product_id,) for p in market.products])
+    gb.commit()
+
+    _ok(dags_test(env, "crawl_sync"))
+    gb.commit()
+    statuses = fetch_all(gb, "SELECT crawl_status FROM summary_wishlist_product_reviews")
+    assert {r["crawl_status"] for r in statuses} == {CrawlStatus.SUCCESS}
+
+    _ok(dags_test(env, "dataset_create", conf={"wishlist_id": 3}))
+    db["ds_analyzer"].commit()
+    datasets = fetch_all(db["ds_analyzer"], "SELECT group_id, settings, status, progress FROM datasets")
+    assert len(datasets) == 1 and datasets[0]["group_id"] == 8
+    assert len(json.loads(datasets[0]["settings"])["product_ids"]) == len(market.products)
+    assert (datasets[0]["status"], datasets[0]["progress"]) == (DatasetStatus.PENDING, 0)
+    gb.commit()
+    history = fetch_all(gb, "SELECT status, spvp_status FROM wishlist_dataset_histories")
+    assert [(h["status"], h["spvp_status"]) for h in history] == [(HistoryStatus.PENDING, SpvpStatus.WAITING)]
+
+    # A rerun through Airflow creates nothing twice.
+    _ok(dags_test(env, "dataset_create"))
+    db["ds_analyzer"].commit()
+    assert fetch_all(db["ds_analyzer"], "SELECT COUNT(*) AS n FROM datasets")[0]["n"] == 1
+
+
+def test_manual_trigger_for_unfinished_wishlist_fails_clearly(db, airflow_home):
+    gb = db["gb_console"]
+    cur = gb.cursor()
+    cur.execute("INSERT INTO wishlist_to_groups (wishlist_id, group_id, wishlist_name) VALUES (4, 1, 'x')")
+    cur.execute("INSERT INTO summary_wishlist_products (wishlist_id, mall_id, mall_product_id) VALUES (4, 99, 'A')")
+    gb.commit()
+    result = dags_test(dict(airflow_home), "dataset_create", conf={"wishlist_id": 4})
+    assert "WishlistNotReady" in result.stdout + result.stderr
+    assert "wishlist 4 is not fully crawled" in result.stdout + result.stderr
+    db["ds_analyzer"].commit()
+    assert fetch_all(db["ds_analyzer"], "SELECT COUNT(*) AS n FROM datasets")[0]["n"] == 0
