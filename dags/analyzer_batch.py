@@ -6,17 +6,19 @@ for --py-files → one spark-submit per dataset on ``spark_default`` → history
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task
 
 from trend.analyzer.airflow_ops import APPLICATION, AnalyzerSubmitOperator
+from trend.assets import PENDING_DATASETS
 from trend.spark import MARIADB_JAR
 
 
 @dag(
     dag_id="analyzer_batch",
-    schedule="*/15 * * * *",
+    schedule=[PENDING_DATASETS],  # dataset_create emits it when it creates datasets
+    start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
     tags=["trend", "analyzer", "spark"],

@@ -6,7 +6,6 @@ error code and progress -1. A Completed dataset is only reprocessed with ``force
 """
 from __future__ import annotations
 
-import json
 import logging
 
 from trend.analyzer.errors import AnalysisError
@@ -70,25 +69,13 @@ def fail(conn, dataset_id: int, code: ErrorCode, message: str) -> None:
 
 
 def parse_product_ids(settings: object, dataset_id: int) -> list[int]:
-    """settings JSON → a non-empty list of distinct positive ints, else MALFORMED_SETTINGS."""
+    """settings JSON → its distinct product ids (trend.datasets.DatasetSettings), else MALFORMED_SETTINGS."""
+    from trend.datasets import DatasetSettings, MalformedSettings
+
     try:
-        parsed = json.loads(settings) if isinstance(settings, (str, bytes)) else settings
-    except json.JSONDecodeError as exc:
-        raise AnalysisError(ErrorCode.MALFORMED_SETTINGS, f"settings is not JSON ({exc.msg})",
-                            dataset_id) from None
-    ids = parsed.get("product_ids") if isinstance(parsed, dict) else None
-    if not isinstance(ids, list) or not ids:
-        raise AnalysisError(ErrorCode.MALFORMED_SETTINGS,
-                            "settings.product_ids must be a non-empty list", dataset_id)
-    clean: list[int] = []
-    for value in ids:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise AnalysisError(ErrorCode.MALFORMED_SETTINGS,
-                                f"settings.product_ids holds {value!r}, not a positive integer",
-                                dataset_id)
-        if value not in clean:
-            clean.append(value)
-    return clean
+        return list(DatasetSettings.parse(settings, dataset_id).product_ids)
+    except MalformedSettings as exc:
+        raise AnalysisError(ErrorCode.MALFORMED_SETTINGS, str(exc), dataset_id) from None
 
 
 def pending_dataset_ids(conn, limit: int = 50) -> list[int]:
