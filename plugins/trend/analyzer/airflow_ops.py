@@ -24,7 +24,7 @@ APPLICATION = str(REPO_ROOT / "spark_jobs" / "analyzer_batch.py")
 def _mysql_url() -> str:
     from trend.airflow_support import mysql_settings
 
-    settings, _ = mysql_settings("ds_analyzer")
+    settings = mysql_settings("ds_analyzer")
     auth = quote(settings.user, safe="") + (f":{quote(settings.password, safe='')}" if settings.password else "")
     return f"mysql://{auth}@{settings.host}:{settings.port}"
 
@@ -42,20 +42,24 @@ class AnalyzerSubmitOperator(SparkSubmitOperator):
     """SparkSubmitOperator that adds DB/LLM credentials and the venv's Python to the job's env."""
 
     def execute(self, context):
-        python_bin = str(Path(sys.executable).parent)
-        env = dict(self.env_vars or {})
-        env.update({
-            "MYSQL_URL": _mysql_url(),
-            "PYSPARK_PYTHON": sys.executable,
-            "PYSPARK_DRIVER_PYTHON": sys.executable,
-            # spark-submit ships with pyspark in the same venv as Airflow
-            "PATH": f"{python_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-        })
-        if key := _openai_key():
-            env["OPENAI_API_KEY"] = key
-        self.env_vars = env
+        self.env_vars = {**(self.env_vars or {}), **submit_env()}
         self._hook = None
         return super().execute(context)
+
+
+def submit_env() -> dict[str, str]:
+    """Environment for spark-submit: credentials, the venv's Python, spark-submit on PATH."""
+    python_bin = str(Path(sys.executable).parent)
+    env = {
+        "MYSQL_URL": _mysql_url(),
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        # spark-submit ships with pyspark in the same venv as Airflow
+        "PATH": f"{python_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    if key := _openai_key():
+        env["OPENAI_API_KEY"] = key
+    return env
 
 
 def package_code(run_id: str) -> str:
