@@ -59,7 +59,7 @@ def analyzer_batch():
 
     analyse = AnalyzerSubmitOperator.partial(
         task_id="analyse_dataset", conn_id="spark_default", application=APPLICATION,
-        jars=MARIADB_JAR, name="analyzer_batch", conf={"spark.ui.enabled": "false"},
+        jars=MARIADB_JAR, name="analyzer_batch", conf={"spark.ui.enabled": "false", "spark.log.level": "WARN"},
         max_active_tis_per_dag=1,
     ).expand_kwargs(plan(find_datasets(), package_code()))
     analyse >> sync_histories()

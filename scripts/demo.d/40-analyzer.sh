@@ -8,14 +8,6 @@ log="${DEMO_DIR:-/tmp}/logs/analyzer_batch.log"; mkdir -p "$(dirname "$log")"
 if ! airflow dags test analyzer_batch >"$log" 2>&1; then
   echo "demo: DAG analyzer_batch failed; last lines of $log:"; tail -60 "$log"; exit 1
 fi
-grep -o 'ANALYZER_RESULT .*' "$log" | "$PY" -c '
-import json, sys
-for line in sys.stdin:
-    r = json.loads(line.split(" ", 1)[1])
-    stages = ", ".join(f"{k} {v:.1f}s" for k, v in r["timings"].items())
-    print(f"  dataset {r[\"dataset_id\"]}: status {r[\"status\"]}, {r[\"sentences\"]} sentences, k={r[\"k\"]}, "
-          f"similarity {r[\"similarity_method\"]}; {stages}")
-' || true
 sed -nE 's/.*DagRun Finished: dag_id=([^,]*),.*run_duration=([0-9.]+), state=([a-z]+).*/  run: \1 \3 in \2 s/p' "$log"
 grep -q "state=success" "$log" || { echo "demo: analyzer_batch did not succeed; see $log"; exit 1; }
-"$PY" -m trend.analyzer.report
+"$PY" -m trend.analyzer.report --job-log "$log"

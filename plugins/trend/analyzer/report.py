@@ -1,6 +1,8 @@
 """Printing analysed datasets: clusters with their labels and sizes (demo, eval)."""
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 
 from trend.db import connect, fetch_all
@@ -23,9 +25,40 @@ def print_clusters(conn, out=sys.stdout) -> int:
     return len(datasets)
 
 
-if __name__ == "__main__":
+def print_job_results(log_text: str, out=sys.stdout) -> int:
+    """The ANALYZER_RESULT lines spark_jobs/analyzer_batch.py printed (found in a task log)."""
+    count = 0
+    for line in log_text.splitlines():
+        marker = line.find("ANALYZER_RESULT ")
+        if marker < 0:
+            continue
+        payload = line[marker + len("ANALYZER_RESULT "):]
+        try:
+            r = json.JSONDecoder().raw_decode(payload)[0]
+        except json.JSONDecodeError:
+            continue
+        stages = ", ".join(f"{k} {v:.1f}s" for k, v in r["timings"].items())
+        print(f"  job: dataset {r['dataset_id']} status {r['status']}"
+              + (f" error_code {r['error_code']}" if r["error_code"] else "")
+              + f", {r['sentences']} sentences, k={r['k']}, similarity {r['similarity_method']}; {stages}",
+              file=out)
+        count += 1
+    return count
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m trend.analyzer.report")
+    parser.add_argument("--job-log", help="also summarise ANALYZER_RESULT lines of this log file")
+    args = parser.parse_args(argv)
+    if args.job_log:
+        with open(args.job_log, encoding="utf-8", errors="replace") as handle:
+            print_job_results(handle.read())
     connection = connect("ds_analyzer")
     try:
         print_clusters(connection)
     finally:
         connection.close()
+
+
+if __name__ == "__main__":
+    main()
