@@ -5,15 +5,16 @@ import pytest
 
 from tests.analyzer.conftest import create_dataset, dataset_row, result_rows
 from trend.analyzer.job import run
+from trend.datasets import sync_dataset_histories
 from trend.analyzer.labelling import TfidfLabeller
 from trend.analyzer.publish import STAGED
 from trend.analyzer.settings import AnalyzerConfig
 from trend.db import fetch_all
-from trend.status import FAILED_PROGRESS, DatasetStatus, ErrorCode
+from trend.status import FAILED_PROGRESS, DatasetStatus, ErrorCode, HistoryStatus, SpvpStatus
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-FAST = AnalyzerConfig(k_max=6, k_sample_size=400, kmeans_max_iter=15)
+FAST = AnalyzerConfig(k_max=5, k_sample_size=400, kmeans_max_iter=10)
 
 
 class ProgressWatchingLabeller(TfidfLabeller):
@@ -28,6 +29,21 @@ class ProgressWatchingLabeller(TfidfLabeller):
         return super().label(cluster)
 
 
+def _add_history(gb, dataset_id: int) -> None:
+    cur = gb.cursor()
+    cur.execute("INSERT INTO wishlist_dataset_histories (wishlist_id, group_id, dataset_id, snapshot_key) "
+                "VALUES (1, 1, %s, %s)", (dataset_id, f"{dataset_id:064d}"))
+    gb.commit()
+
+
+def _history_after_sync(gb, dataset_id: int) -> tuple[int, int]:
+    sync_dataset_histories(gb)
+    gb.commit()
+    row = fetch_all(gb, "SELECT status, spvp_status FROM wishlist_dataset_histories WHERE dataset_id = %s",
+                    (dataset_id,))[0]
+    return row["status"], row["spvp_status"]
+
+
 def _staging_rows(conn) -> int:
     conn.commit()
     return sum(fetch_all(conn, f"SELECT COUNT(*) AS n FROM stg_{name}")[0]["n"] for name in STAGED)
@@ -36,6 +52,7 @@ def _staging_rows(conn) -> int:
 def test_analysis_writes_every_result_table(db, market_ids, spark):
     ds = db["ds_analyzer"]
     dataset_id = create_dataset(ds, {"product_ids": market_ids})
+    _add_history(db["gb_console"], dataset_id)
     watcher = ProgressWatchingLabeller(ds, dataset_id)
 
     result = run(spark, dataset_id, FAST, labeller=watcher)
@@ -50,7 +67,7 @@ def test_analysis_writes_every_result_table(db, market_ids, spark):
     assert len(rows["products"]) == len(rows["product_details"]) == len(market_ids)
     assert len(rows["reviews"]) == review_count
     assert len(rows["review_sentences"]) == sentence_count == result.sentences
-    assert 2 <= len(rows["ai_viewpoints"]) == result.k <= 6
+    assert 2 <= len(rows["ai_viewpoints"]) == result.k <= 5
     # every product keeps its top-k (k=5, 6 products → 5 partners each), best first
     assert len(rows["product_similarities"]) == len(market_ids) * 5
     # sentences: non-noise ones point at their cluster's viewpoint, noise ones at none
@@ -67,6 +84,7 @@ def test_analysis_writes_every_result_table(db, market_ids, spark):
                       (dataset_id,))[0]["n"]
     assert sizes == len(rows["review_sentence_aivp"])
     assert _staging_rows(ds) == 0
+    assert _history_after_sync(db["gb_console"], dataset_id) == (HistoryStatus.COMPLETED, SpvpStatus.PROCESSING)
 
     # a finished dataset is not claimed again unless forced; nothing changes
     again = run(spark, dataset_id, FAST)
@@ -100,6 +118,7 @@ def test_failure_mid_publish_keeps_the_previous_results(db, market_ids, spark):
 def test_failure_between_staged_writes_leaves_no_rows(db, market_ids, spark):
     ds = db["ds_analyzer"]
     dataset_id = create_dataset(ds, {"product_ids": market_ids})
+    _add_history(db["gb_console"], dataset_id)
 
     result = run(spark, dataset_id, FAST.replace(fail_point="staging:reviews"))
 
@@ -108,6 +127,7 @@ def test_failure_between_staged_writes_leaves_no_rows(db, market_ids, spark):
     assert (row["status"], row["progress"]) == (DatasetStatus.FAILED, FAILED_PROGRESS)
     assert all(rows == [] for rows in result_rows(ds, dataset_id).values())
     assert _staging_rows(ds) == 0
+    assert _history_after_sync(db["gb_console"], dataset_id)[0] == HistoryStatus.FAILED
 
 
 def _break_one_embedding(av, value):
