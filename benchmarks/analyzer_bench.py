@@ -150,13 +150,12 @@ def similarity_recall(spark, product_ids: list[int], config) -> dict[str, float]
 def bench_one(size: int) -> None:
     from trend.analyzer.job import run
     from trend.analyzer.settings import AnalyzerConfig
-    from trend.spark import build_session
 
     common.use_private_databases("bench_analyzer_")
     market, product_ids = load(size)
     config = AnalyzerConfig()
     dataset_id = common.create_dataset(product_ids, f"bench {size}")
-    spark = build_session(f"analyzer-bench-{size}", master="local[2]", shuffle_partitions=4)
+    spark = common.session(f"analyzer-bench-{size}")
     try:
         started = time.perf_counter()
         result = run(spark, dataset_id, config)
@@ -187,7 +186,7 @@ def bench_one(size: int) -> None:
 
 
 def main() -> None:
-    print(__doc__.strip().splitlines()[2].strip() + " " + __doc__.strip().splitlines()[3].strip())
+    print(" ".join(line.strip() for line in __doc__.strip().splitlines()[2:5]))
     sizes = [int(s) for s in os.environ.get("BENCH_ANALYZER_SIZES", "10000,100000").split(",")]
     for size in sizes:
         bench_one(size)

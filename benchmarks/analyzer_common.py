@@ -19,6 +19,18 @@ def use_private_databases(prefix: str) -> None:
     schema.migrate()
 
 
+def session(name: str):
+    """A local[2] session like the job's, without console progress bars in the printed numbers."""
+    from pyspark.sql import SparkSession
+
+    from trend.spark import build_session
+
+    SparkSession.builder.config("spark.ui.showConsoleProgress", "false")
+    spark = build_session(name, master="local[2]", shuffle_partitions=4)
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
 def drop_private_databases() -> None:
     from trend import schema
 

@@ -19,7 +19,6 @@ def main(seed: int = 7, products_per_category: int = 6, reviews_per_product: int
     from trend.analyzer.settings import AnalyzerConfig
     from trend.crawl.local_source import MarketplaceDump, crawl_all_reviews
     from trend.db import connect
-    from trend.spark import build_session
 
     market = synthetic.generate(seed=seed, products_per_category=products_per_category,
                                 reviews_per_product=reviews_per_product)
@@ -30,7 +29,7 @@ def main(seed: int = 7, products_per_category: int = 6, reviews_per_product: int
     print(f"loaded {len(market.products)} products, {stats.sentences_added} sentences with MiniLM "
           f"embeddings in {time.perf_counter() - started:.1f} s")
     dataset_id = common.create_dataset(sorted(set(stats.product_ids)), "eval")
-    spark = build_session("analyzer-eval", master="local[2]", shuffle_partitions=4)
+    spark = common.session("analyzer-eval")
     try:
         result = run(spark, dataset_id, AnalyzerConfig())
     finally:
