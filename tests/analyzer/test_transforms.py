@@ -38,13 +38,14 @@ def test_k_candidates_are_bounded_by_data_size():
     assert clustering.candidate_ks(6, config) == [1]
 
 
-def test_kmeans_finds_the_planted_clusters_and_flags_outliers(spark):
+@pytest.mark.parametrize("k_selection", ["driver", "spark"])
+def test_kmeans_finds_the_planted_clusters_and_flags_outliers(spark, k_selection):
     rng = np.random.default_rng(0)
     centers = np.eye(16)[:4] * 1.0
     vectors, truth = _blobs(rng, centers, per_cluster=15, spread=0.08)
     outlier = np.ones(16) / 4.0  # equally far from every centroid
     frame = _features_frame(spark, np.vstack([vectors, outlier]))
-    config = AnalyzerConfig(k_min=2, k_max=6, min_cluster_size=5, noise_z=3.5)
+    config = AnalyzerConfig(k_min=2, k_max=6, min_cluster_size=5, noise_z=3.5, k_selection=k_selection)
     clustered, choice = clustering.cluster_sentences(frame, len(truth) + 1, config)
     rows = {r["sentence_id"]: r for r in clustered.collect()}
     assert choice.k == 4

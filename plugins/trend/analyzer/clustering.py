@@ -43,12 +43,41 @@ def _kmeans(k: int, config: AnalyzerConfig) -> KMeans:
 
 
 def choose_k(features: DataFrame, n: int, config: AnalyzerConfig) -> KChoice:
-    """Fit each candidate k on a sample and keep the best silhouette (ties → smaller k)."""
+    """Fit each candidate k on a sample and keep the best silhouette (ties → smaller k).
+
+    ``k_selection="driver"`` (default) scores the sample (at most ``k_sample_size`` rows) with
+    scikit-learn on the driver: one small in-memory problem instead of a dozen distributed
+    fits. ``"spark"`` runs the same search with Spark ML. The final clustering is Spark ML either way.
+    """
     ks = candidate_ks(n, config)
     if len(ks) == 1:
         return KChoice(ks[0], {})
     fraction = min(1.0, config.k_sample_size / max(n, 1))
-    sample = features.select("features").sample(fraction=fraction, seed=config.seed).cache()
+    sample = features.select("features").sample(fraction=fraction, seed=config.seed)
+    scores = _driver_scores(sample, ks, config) if config.k_selection == "driver" else \
+        _spark_scores(sample, ks, config)
+    best = max(scores, key=lambda k: (round(scores[k], 4), -k))
+    log.info("silhouette by k: %s -> k=%d", {k: round(v, 3) for k, v in scores.items()}, best)
+    return KChoice(best, scores)
+
+
+def _driver_scores(sample: DataFrame, ks: list[int], config: AnalyzerConfig) -> dict[int, float]:
+    from sklearn.cluster import KMeans as LocalKMeans
+    from sklearn.metrics import silhouette_score
+
+    x = np.asarray([row["features"].toArray() for row in sample.collect()])
+    scores: dict[int, float] = {}
+    for k in ks:
+        if k >= len(x):
+            break
+        labels = LocalKMeans(k, n_init=1, max_iter=config.kmeans_max_iter,
+                             random_state=config.seed).fit_predict(x)
+        scores[k] = float(silhouette_score(x, labels, metric="sqeuclidean")) if len(set(labels)) > 1 else -1.0
+    return scores or {ks[0]: 0.0}
+
+
+def _spark_scores(sample: DataFrame, ks: list[int], config: AnalyzerConfig) -> dict[int, float]:
+    sample = sample.cache()
     evaluator = ClusteringEvaluator(featuresCol="features", predictionCol="cluster_id",
                                     metricName="silhouette", distanceMeasure="squaredEuclidean")
     scores: dict[int, float] = {}
@@ -58,9 +87,7 @@ def choose_k(features: DataFrame, n: int, config: AnalyzerConfig) -> KChoice:
             scores[k] = float(evaluator.evaluate(model.transform(sample)))
     finally:
         sample.unpersist()
-    best = max(scores, key=lambda k: (round(scores[k], 4), -k))
-    log.info("silhouette by k: %s -> k=%d", {k: round(v, 3) for k, v in scores.items()}, best)
-    return KChoice(best, scores)
+    return scores
 
 
 def fit(features: DataFrame, k: int, config: AnalyzerConfig) -> tuple[DataFrame, np.ndarray]:

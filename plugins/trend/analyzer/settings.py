@@ -22,6 +22,7 @@ class AnalyzerConfig:
     k_min: int = 2
     k_max: int = 12
     k_sample_size: int = 3000
+    k_selection: str = "driver"  # driver (scikit-learn on the sample) | spark (Spark ML on the sample)
     min_cluster_size: int = 5
     kmeans_max_iter: int = 30
     noise_z: float = 3.5  # robust z-score of the distance to the centroid above which a sentence is noise
@@ -77,6 +78,8 @@ class AnalyzerConfig:
     def validate(self) -> None:
         if not 1 <= self.k_min <= self.k_max:
             raise ConfigError("need 1 <= k_min <= k_max")
+        if self.k_selection not in ("driver", "spark"):
+            raise ConfigError("k_selection must be driver or spark")
         if self.similarity_method not in ("auto", "exact", "lsh"):
             raise ConfigError("similarity_method must be auto, exact or lsh")
         if not 0 <= self.similarity_text_weight <= 1:
