@@ -16,14 +16,17 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# pip here warns once per package about local index folders that do not exist; keep real output only.
+pip_quiet() { .venv/bin/pip "$@" 2>&1 | { grep -v "^WARNING: Location '" || true; }; }
+
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/pip install -q --upgrade pip
+pip_quiet install -q --upgrade pip
 # torch first, pinned: it installs the local CPU build instead of a multi-GB CUDA one.
-.venv/bin/pip install -q "torch==2.13.0"
-.venv/bin/pip install -q -r requirements.txt
+pip_quiet install -q "torch==2.13.0"
+pip_quiet install -q -r requirements.txt
 # The Spark provider depends on pyspark-client, which overwrites part of pyspark; restore pyspark.
-.venv/bin/pip install -q --force-reinstall --no-deps "pyspark==4.3.0"
+pip_quiet install -q --force-reinstall --no-deps "pyspark==4.3.0"
 .venv/bin/python -c "import pyspark, airflow, MySQLdb; assert pyspark.__version__ == '4.3.0', pyspark.__version__"
 touch .venv/.installed
 echo "setup: done ($(.venv/bin/python --version), pyspark $(.venv/bin/python -c 'import pyspark; print(pyspark.__version__)'))"
