@@ -14,7 +14,7 @@ from trend.status import FAILED_PROGRESS, DatasetStatus, ErrorCode, HistoryStatu
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-FAST = AnalyzerConfig(k_max=5, k_sample_size=400, kmeans_max_iter=10)
+FAST = AnalyzerConfig(k_max=5, k_sample_size=400, kmeans_max_iter=10, kmeans_restarts=1)
 
 
 class ProgressWatchingLabeller(TfidfLabeller):

@@ -37,9 +37,9 @@ def candidate_ks(n: int, config: AnalyzerConfig) -> list[int]:
     return list(range(max(2, config.k_min), upper + 1))
 
 
-def _kmeans(k: int, config: AnalyzerConfig) -> KMeans:
-    return KMeans(k=k, seed=config.seed, maxIter=config.kmeans_max_iter, featuresCol="features",
-                  predictionCol="cluster_id", initMode="k-means||")
+def _kmeans(k: int, config: AnalyzerConfig, seed: int | None = None) -> KMeans:
+    return KMeans(k=k, seed=config.seed if seed is None else seed, maxIter=config.kmeans_max_iter,
+                  featuresCol="features", predictionCol="cluster_id", initMode="k-means||")
 
 
 def choose_k(features: DataFrame, n: int, config: AnalyzerConfig) -> KChoice:
@@ -95,8 +95,12 @@ def fit(features: DataFrame, k: int, config: AnalyzerConfig) -> tuple[DataFrame,
     if k == 1:
         mean = features.select(Summarizer.mean(F.col("features")).alias("m")).first()["m"]
         return features.withColumn("cluster_id", F.lit(0)), np.asarray([mean.toArray()])
-    model: KMeansModel = _kmeans(k, config).fit(features)
-    return model.transform(features), np.asarray(model.clusterCenters(), dtype=np.float64)
+    best: KMeansModel | None = None
+    for restart in range(max(1, config.kmeans_restarts)):  # keep the lowest within-cluster cost
+        model: KMeansModel = _kmeans(k, config, seed=config.seed + restart).fit(features)
+        if best is None or model.summary.trainingCost < best.summary.trainingCost:
+            best = model
+    return best.transform(features), np.asarray(best.clusterCenters(), dtype=np.float64)
 
 
 def assign_distance(predicted: DataFrame, centers: np.ndarray) -> DataFrame:

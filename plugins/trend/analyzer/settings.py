@@ -25,6 +25,7 @@ class AnalyzerConfig:
     k_selection: str = "driver"  # driver (scikit-learn on the sample) | spark (Spark ML on the sample)
     min_cluster_size: int = 5
     kmeans_max_iter: int = 30
+    kmeans_restarts: int = 3  # final fit: seeds seed..seed+n-1, lowest cost wins
     noise_z: float = 3.5  # robust z-score of the distance to the centroid above which a sentence is noise
     seed: int = 42
     # similarity
