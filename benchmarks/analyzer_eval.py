@@ -11,7 +11,9 @@ import time
 from benchmarks import analyzer_common as common
 
 
-def main(seed: int = 7, products_per_category: int = 6, reviews_per_product: int = 30) -> dict:
+def main(seed: int = 7, products_per_category: int = 6, reviews_per_product: int = 30,
+         overrides: dict | None = None) -> dict:
+    """``overrides``: AnalyzerConfig fields, e.g. from the command line ``k_selection=spark``."""
     common.use_private_databases("eval_analyzer_")
     from trend import synthetic
     from trend.analyzer.job import run
@@ -31,7 +33,7 @@ def main(seed: int = 7, products_per_category: int = 6, reviews_per_product: int
     dataset_id = common.create_dataset(sorted(set(stats.product_ids)), "eval")
     spark = common.session("analyzer-eval")
     try:
-        result = run(spark, dataset_id, AnalyzerConfig())
+        result = run(spark, dataset_id, AnalyzerConfig.from_dict(overrides or {}))
     finally:
         spark.stop()
     if not result.ok:
@@ -44,6 +46,8 @@ def main(seed: int = 7, products_per_category: int = 6, reviews_per_product: int
         print_clusters(conn)
     finally:
         conn.close()
+    if overrides:
+        print(f"config overrides: {overrides}")
     print(f"k chosen by silhouette: {result.k} (candidates {sorted(result.silhouettes)})")
     print(f"job stages (s): {result.timings}")
     print(f"sentences {found['sentences']}, noise share {found['noise_share']:.3f}")
@@ -56,4 +60,9 @@ def main(seed: int = 7, products_per_category: int = 6, reviews_per_product: int
 
 
 if __name__ == "__main__":
-    main()
+    import json
+    import sys
+
+    pairs = (arg.partition("=") for arg in sys.argv[1:])
+    main(overrides={key: json.loads(value) if value[:1] in "0123456789[{tf-" else value
+                    for key, _, value in pairs})
