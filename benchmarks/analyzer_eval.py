@@ -63,6 +63,10 @@ if __name__ == "__main__":
     import json
     import sys
 
-    pairs = (arg.partition("=") for arg in sys.argv[1:])
-    main(overrides={key: json.loads(value) if value[:1] in "0123456789[{tf-" else value
-                    for key, _, value in pairs})
+    def _value(raw: str):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw  # a bare string
+
+    main(overrides={key: _value(value) for key, _, value in (a.partition("=") for a in sys.argv[1:])})
