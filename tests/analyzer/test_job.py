@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+import json
+
 from tests.analyzer.conftest import create_dataset, dataset_row, result_rows
+from tests.analyzer.test_labelling_openai import FakeOpenAI, _completion
 from trend.analyzer.job import run
 from trend.datasets import sync_dataset_histories
 from trend.analyzer.labelling import TfidfLabeller
@@ -128,6 +131,33 @@ def test_failure_between_staged_writes_leaves_no_rows(db, market_ids, spark):
     assert all(rows == [] for rows in result_rows(ds, dataset_id).values())
     assert _staging_rows(ds) == 0
     assert _history_after_sync(db["gb_console"], dataset_id)[0] == HistoryStatus.FAILED
+
+
+def test_llm_labels_are_paid_once_and_budget_failures_are_recorded(db, market_ids, spark, monkeypatch):
+    ds = db["ds_analyzer"]
+    monkeypatch.setenv("TP_TEST_LLM_KEY", "sk-test")
+    reply = (200, _completion(json.dumps({"name": "Aspect", "description": "What reviews discuss."})))
+    with FakeOpenAI([], default=reply) as server:
+        config = FAST.replace(llm_base_url=server.base_url, llm_api_key_env="TP_TEST_LLM_KEY",
+                              llm_model="test-model", llm_backoff_seconds=0.01)
+        dataset_id = create_dataset(ds, {"product_ids": market_ids})
+        first = run(spark, dataset_id, config)
+        paid = len(server.requests)
+        rerun = run(spark, dataset_id, config.replace(force=True))
+        starved = create_dataset(ds, {"product_ids": market_ids})
+        broke = run(spark, starved, config.replace(llm_token_budget=100, llm_model="other-model"))
+
+    assert first.ok and paid == first.k
+    assert {c.source for c in first.clusters} == {"openai"}
+    assert rerun.ok and len(server.requests) == paid  # the rerun found every label in the cache
+    assert {c.source for c in rerun.clusters} == {"cache"}
+    names = fetch_all(ds, "SELECT DISTINCT name, label_source FROM ai_viewpoints WHERE dataset_id = %s",
+                      (dataset_id,))
+    assert names == [{"name": "Aspect", "label_source": "cache"}]
+    row = dataset_row(ds, starved)
+    assert (row["status"], row["error_code"], row["progress"]) == (
+        DatasetStatus.FAILED, ErrorCode.LLM_BUDGET_EXHAUSTED, FAILED_PROGRESS)
+    assert all(rows == [] for rows in result_rows(ds, starved).values())
 
 
 def _break_one_embedding(av, value):

@@ -27,8 +27,9 @@ def _completion(content: str, tokens: int = 60) -> dict:
 class FakeOpenAI:
     """Serves scripted (status, body) replies in order and records every request."""
 
-    def __init__(self, replies):
+    def __init__(self, replies, default=None):
         self.replies = list(replies)
+        self.default = default  # served once the scripted replies run out
         self.requests: list[dict] = []
         server = self
 
@@ -37,7 +38,7 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append({"path": self.path, "body": body,
                                         "auth": self.headers.get("Authorization")})
-                status, payload = server.replies.pop(0)
+                status, payload = server.replies.pop(0) if server.replies else server.default
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
