@@ -1,0 +1,68 @@
+"""analyzer_batch: analyse pending datasets with Spark, then let histories follow.
+
+pending datasets (or the dataset_id from the trigger form) → zip plugins/trend
+for --py-files → one spark-submit per dataset on ``spark_default`` → history sync
+(runs even when an analysis failed, so histories also learn about status 9).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, task
+
+from trend.analyzer.airflow_ops import APPLICATION, AnalyzerSubmitOperator
+from trend.assets import PENDING_DATASETS
+from trend.spark import MARIADB_JAR
+
+
+@dag(
+    dag_id="analyzer_batch",
+    schedule=[PENDING_DATASETS],  # dataset_create emits it when it creates datasets
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["trend", "analyzer", "spark"],
+    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(seconds=30),
+                  "retry_exponential_backoff": True, "max_retry_delay": timedelta(minutes=10)},
+    params={
+        "dataset_id": Param(None, type=["null", "integer"], minimum=1,
+                            description="Analyse only this dataset; empty = every Pending dataset"),
+        "config": Param({}, type="object",
+                        description='AnalyzerConfig overrides, e.g. {"k_max": 8, "force": true}'),
+    },
+    doc_md=__doc__,
+)
+def analyzer_batch():
+    @task
+    def find_datasets(params=None) -> list[int]:
+        from trend.analyzer.airflow_ops import datasets_to_analyse
+
+        return datasets_to_analyse(params["dataset_id"])
+
+    @task
+    def package_code(run_id=None) -> str:
+        from trend.analyzer import airflow_ops
+
+        return airflow_ops.package_code(run_id)
+
+    @task
+    def plan(dataset_ids: list[int], py_files: str, params=None) -> list[dict]:
+        from trend.analyzer.airflow_ops import submissions
+
+        return submissions(dataset_ids, py_files, params["config"])
+
+    @task(trigger_rule="all_done")
+    def sync_histories() -> int:
+        from trend.analyzer import airflow_ops
+
+        return airflow_ops.sync_histories()
+
+    analyse = AnalyzerSubmitOperator.partial(
+        task_id="analyse_dataset", conn_id="spark_default", application=APPLICATION,
+        jars=MARIADB_JAR, name="analyzer_batch", conf={"spark.ui.enabled": "false", "spark.log.level": "WARN"},
+        max_active_tis_per_dag=1,
+    ).expand_kwargs(plan(find_datasets(), package_code()))
+    analyse >> sync_histories()
+
+
+analyzer_batch()

@@ -1,0 +1,99 @@
+"""The DAG's shape, its task helpers, the Spark entrypoint's arguments and the docs table."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from trend.analyzer import airflow_ops
+from trend.analyzer.docs import error_code_table
+from trend.analyzer.job import RunResult
+from trend.config import REPO_ROOT, ConfigError
+
+DAG_FILE = REPO_ROOT / "dags" / "analyzer_batch.py"
+
+
+@pytest.fixture(scope="module")
+def dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAG_FILE))
+    assert bag.import_errors == {}
+    return bag.dags["analyzer_batch"]
+
+
+def test_dag_wires_find_package_submit_then_sync(dag):
+    tasks = dag.task_dict
+    assert set(tasks) == {"find_datasets", "package_code", "plan", "analyse_dataset", "sync_histories"}
+    assert tasks["plan"].upstream_task_ids == {"find_datasets", "package_code"}
+    assert tasks["analyse_dataset"].upstream_task_ids == {"plan"}
+    assert tasks["sync_histories"].upstream_task_ids == {"analyse_dataset"}
+    assert tasks["sync_histories"].trigger_rule == "all_done"  # histories learn about failures too
+    submit = tasks["analyse_dataset"]
+    assert submit.partial_kwargs["conn_id"] == "spark_default"
+    assert submit.partial_kwargs["application"].endswith("spark_jobs/analyzer_batch.py")
+    assert submit.partial_kwargs["jars"].endswith("mariadb-java-client.jar")
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert set(dag.params.keys()) == {"dataset_id", "config"}
+
+
+def test_plan_gives_one_submission_per_dataset():
+    plans = airflow_ops.submissions([4, 9], "/tmp/trend.zip", {"k_max": 8, "force": True})
+    assert plans == [
+        {"application_args": ["--dataset-id", "4", "--set", "force=true", "--set", "k_max=8"],
+         "py_files": "/tmp/trend.zip"},
+        {"application_args": ["--dataset-id", "9", "--set", "force=true", "--set", "k_max=8"],
+         "py_files": "/tmp/trend.zip"},
+    ]
+    assert airflow_ops.submissions([], "/tmp/trend.zip", None) == []
+
+
+def test_packaged_code_holds_the_trend_package():
+    path = airflow_ops.package_code("manual__2026-01-01T00:00:00+00:00")
+    names = zipfile.ZipFile(path).namelist()
+    assert "trend/analyzer/job.py" in names and "trend/status.py" in names
+    assert not any(n.endswith(".pyc") for n in names)
+
+
+def test_submit_env_carries_credentials_without_templating(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_MYSQL_DS_ANALYZER", "mysql://analyst:p%40ss@db.internal:3307/x")
+    monkeypatch.setenv("AIRFLOW_CONN_OPENAI_DEFAULT", '{"conn_type": "generic", "password": "sk-abc"}')
+    env = airflow_ops.submit_env()
+    assert env["MYSQL_URL"] == "mysql://analyst:p%40ss@db.internal:3307"
+    assert env["OPENAI_API_KEY"] == "sk-abc"
+    assert Path(env["PYSPARK_PYTHON"]).name.startswith("python")
+    assert env["PATH"].split(":")[0] == str(Path(env["PYSPARK_PYTHON"]).parent)
+    assert "env_vars" in airflow_ops.AnalyzerSubmitOperator.template_fields  # hence: set in execute
+
+
+def _entrypoint():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("analyzer_batch_job", REPO_ROOT / "spark_jobs" / "analyzer_batch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_entrypoint_reads_config_file_and_overrides(tmp_path):
+    job = _entrypoint()
+    config_file = tmp_path / "analyzer.json"
+    config_file.write_text('{"k_max": 7, "llm_model": "gpt-x"}')
+    args = job.parse_args(["--dataset-id", "12", "--config", str(config_file), "--set", "k_max=9",
+                           "--set", "similarity_method=lsh"])
+    config = job.load_config(args)
+    assert (args.dataset_id, config.k_max, config.llm_model, config.similarity_method) == (12, 9, "gpt-x", "lsh")
+    with pytest.raises(ConfigError):
+        job.load_config(job.parse_args(["--dataset-id", "1", "--set", "password=x"]))
+
+
+@pytest.mark.parametrize("status, code, expected", [(3, None, 0), (9, 1003, 0), (9, 2002, 1),
+                                                    (9, 3002, 1), (None, 1007, 2)])
+def test_entrypoint_exit_codes(status, code, expected):
+    assert _entrypoint().exit_code(RunResult(1, status, code)) == expected
+
+
+@pytest.mark.parametrize("document", ["docs/analyzer.md", "README.md"])
+def test_error_code_tables_match_the_enum(document):
+    assert error_code_table() in (REPO_ROOT / document).read_text(encoding="utf-8")

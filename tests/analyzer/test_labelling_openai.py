@@ -1,0 +1,148 @@
+"""The OpenAI labeller against a real local HTTP server speaking the chat-completions API."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from trend.analyzer.errors import AnalysisError
+from trend.analyzer.labelling import ClusterSummary, LabelCache, OpenAILabeller, TfidfLabeller, make_labeller
+from trend.analyzer.settings import AnalyzerConfig
+from trend.db import connect
+from trend.status import ErrorCode
+
+CLUSTER = ClusterSummary(3, 12, ["battery", "charge", "lasts"],
+                         ["The battery lasts all day.", "Battery life is outstanding."])
+
+
+def _completion(content: str, tokens: int = 60) -> dict:
+    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "test-model",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": tokens - 10, "completion_tokens": 10, "total_tokens": tokens}}
+
+
+class FakeOpenAI:
+    """Serves scripted (status, body) replies in order and records every request."""
+
+    def __init__(self, replies, default=None):
+        self.replies = list(replies)
+        self.default = default  # served once the scripted replies run out
+        self.requests: list[dict] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"path": self.path, "body": body,
+                                        "auth": self.headers.get("Authorization")})
+                status, payload = server.replies.pop(0) if server.replies else server.default
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _config(server, **overrides) -> AnalyzerConfig:
+    values = dict(llm_base_url=server.base_url, llm_model="test-model", llm_api_key_env="TP_TEST_LLM_KEY",
+                  llm_backoff_seconds=0.01, llm_max_retries=2)
+    values.update(overrides)
+    return AnalyzerConfig(**values)
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    monkeypatch.setenv("TP_TEST_LLM_KEY", "sk-test")
+
+
+GOOD = json.dumps({"name": "Battery life", "description": "How long the battery lasts."})
+RATE_LIMITED = (429, {"error": {"message": "slow down", "type": "rate_limit"}})
+
+
+def test_success_sends_a_deterministic_json_request():
+    with FakeOpenAI([(200, _completion(GOOD))]) as server:
+        labeller = OpenAILabeller(_config(server))
+        label = labeller.label(CLUSTER)
+    assert (label.name, label.description, label.source) == ("Battery life", "How long the battery lasts.",
+                                                             "openai")
+    request = server.requests[0]
+    assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sk-test"
+    assert request["body"]["temperature"] == 0 and request["body"]["model"] == "test-model"
+    assert request["body"]["response_format"] == {"type": "json_object"}
+    assert "The battery lasts all day." in request["body"]["messages"][-1]["content"]
+    assert labeller.budget.used == 60
+
+
+def test_rate_limit_then_success_retries():
+    with FakeOpenAI([RATE_LIMITED, (503, {"error": {"message": "busy"}}), (200, _completion(GOOD))]) as server:
+        labeller = OpenAILabeller(_config(server))
+        assert labeller.label(CLUSTER).name == "Battery life"
+    assert len(server.requests) == 3 and labeller.calls == 3
+
+
+def test_retries_run_out():
+    with FakeOpenAI([RATE_LIMITED] * 3) as server:
+        with pytest.raises(AnalysisError) as err:
+            OpenAILabeller(_config(server, llm_max_retries=2)).label(CLUSTER)
+    assert err.value.code is ErrorCode.LLM_REQUEST_FAILED and len(server.requests) == 3
+
+
+@pytest.mark.parametrize("content", ["not json at all", json.dumps(["a list"]),
+                                     json.dumps({"description": "no name"}), json.dumps({"name": "x"})])
+def test_malformed_output_is_rejected(content):
+    with FakeOpenAI([(200, _completion(content))]) as server:
+        with pytest.raises(AnalysisError) as err:
+            OpenAILabeller(_config(server)).label(CLUSTER)
+    assert err.value.code is ErrorCode.LLM_INVALID_OUTPUT
+
+
+def test_budget_exhausted_stops_before_calling():
+    other = ClusterSummary(4, 9, ["shipping"], ["Delivery arrived a day early."])
+    with FakeOpenAI([(200, _completion(GOOD, tokens=250))]) as server:
+        labeller = OpenAILabeller(_config(server, llm_token_budget=400))
+        labeller.label(CLUSTER)
+        with pytest.raises(AnalysisError) as err:
+            labeller.label(other)
+    assert err.value.code is ErrorCode.LLM_BUDGET_EXHAUSTED
+    assert len(server.requests) == 1 and labeller.budget.used == 250
+
+
+def test_cached_labels_are_not_paid_twice(db):
+    cache = LabelCache(lambda: connect("ds_analyzer"))
+    with FakeOpenAI([(200, _completion(GOOD))]) as server:
+        first = OpenAILabeller(_config(server), cache).label(CLUSTER)
+        rerun = OpenAILabeller(_config(server), cache)
+        second = rerun.label(ClusterSummary(7, 12, ["battery"], list(reversed(CLUSTER.representatives))))
+    assert len(server.requests) == 1 and rerun.calls == 0
+    assert (second.name, second.source) == (first.name, "cache")
+
+
+def test_without_a_key_the_tfidf_labeller_names_clusters(monkeypatch):
+    monkeypatch.delenv("TP_TEST_LLM_KEY")
+    labeller = make_labeller(AnalyzerConfig(llm_api_key_env="TP_TEST_LLM_KEY"), None)
+    assert isinstance(labeller, TfidfLabeller)
+    label = labeller.label(CLUSTER)
+    assert label.name == "battery / charge / lasts" and label.source == "tfidf"
+    assert "The battery lasts all day." in label.description

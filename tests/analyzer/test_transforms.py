@@ -1,0 +1,166 @@
+"""Pure transforms on the shared local SparkSession, with small hand-made data."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyspark.ml.functions import array_to_vector
+
+from trend.analyzer import clustering, keywords, lexicon, similarity
+from trend.analyzer.errors import AnalysisError
+from trend.analyzer.lifecycle import parse_product_ids
+from trend.analyzer.sentiment import review_sentiment, sentence_sentiment
+from trend.analyzer.settings import AnalyzerConfig
+from trend.status import ErrorCode
+
+pytestmark = pytest.mark.spark
+
+
+def _blobs(rng, centers: np.ndarray, per_cluster: int, spread: float):
+    rows, truth = [], []
+    for label, center in enumerate(centers):
+        for _ in range(per_cluster):
+            v = center + rng.normal(0, spread, size=center.shape)
+            rows.append(v / np.linalg.norm(v))
+            truth.append(label)
+    return np.asarray(rows), truth
+
+
+def _features_frame(spark, vectors, texts=None):
+    data = [(i, [float(x) for x in v], (texts or [""] * len(vectors))[i]) for i, v in enumerate(vectors)]
+    frame = spark.createDataFrame(data, "sentence_id long, vec array<double>, text string")
+    return frame.select("sentence_id", "text", array_to_vector("vec").alias("features"))
+
+
+def test_k_candidates_are_bounded_by_data_size():
+    config = AnalyzerConfig(k_min=2, k_max=12, min_cluster_size=5)
+    assert clustering.candidate_ks(1000, config) == list(range(2, 13))
+    assert clustering.candidate_ks(20, config) == [2, 3, 4]
+    assert clustering.candidate_ks(6, config) == [1]
+
+
+@pytest.mark.parametrize("k_selection", ["driver", "spark"])
+def test_kmeans_finds_the_planted_clusters_and_flags_outliers(spark, k_selection):
+    rng = np.random.default_rng(0)
+    centers = np.eye(16)[:4] * 1.0
+    vectors, truth = _blobs(rng, centers, per_cluster=15, spread=0.08)
+    outlier = np.ones(16) / 4.0  # equally far from every centroid
+    frame = _features_frame(spark, np.vstack([vectors, outlier]))
+    config = AnalyzerConfig(k_min=2, k_max=6, min_cluster_size=5, noise_z=3.5, k_selection=k_selection)
+    clustered, choice = clustering.cluster_sentences(frame, len(truth) + 1, config)
+    rows = {r["sentence_id"]: r for r in clustered.collect()}
+    assert choice.k == 4
+    assert max(choice.silhouettes, key=choice.silhouettes.get) == 4
+    for label in range(4):  # each planted cluster lands in exactly one K-means cluster
+        ids = [i for i, t in enumerate(truth) if t == label]
+        assert len({rows[i]["cluster_id"] for i in ids}) == 1
+    assert rows[len(truth)]["is_noise"]
+    assert sum(r["is_noise"] for r in rows.values()) <= 3
+
+
+def test_tiny_input_is_one_cluster(spark):
+    frame = _features_frame(spark, np.eye(3))
+    clustered, choice = clustering.cluster_sentences(frame, 3, AnalyzerConfig())
+    assert choice.k == 1
+    assert {r["cluster_id"] for r in clustered.collect()} == {0}
+
+
+def _product_frames(spark, vectors_by_product: dict[int, list[np.ndarray]], names: dict[int, str]):
+    rows = [(pid, [float(x) for x in v]) for pid, vs in vectors_by_product.items() for v in vs]
+    sentences = spark.createDataFrame(rows, "product_id long, vec array<double>") \
+        .select("product_id", array_to_vector("vec").alias("features"))
+    products = spark.createDataFrame([(pid, name, None) for pid, name in names.items()],
+                                     "product_id long, name string, description string")
+    return sentences, products
+
+
+def test_exact_similarity_ranks_the_nearest_products_first(spark):
+    e = np.eye(8)
+    reviews = {1: [e[0]], 2: [e[0] * 0.9 + e[1] * 0.1], 3: [e[1]], 4: [e[5]]}
+    names = {1: "aurora speaker", 2: "aurora speaker", 3: "bolt watch", 4: "cedar phone"}
+    sentences, products = _product_frames(spark, reviews, names)
+    vectors = similarity.product_vectors(sentences, products, text_weight=0.2)
+    top = similarity.exact_top_k(vectors, k=2).collect()
+    best = {(r["product_id"], r["rank_no"]): r for r in top}
+    assert best[(1, 1)]["similar_product_id"] == 2
+    assert best[(2, 1)]["similar_product_id"] == 1
+    assert best[(1, 1)]["score"] > best[(1, 2)]["score"]
+    assert all(r["product_id"] != r["similar_product_id"] for r in top)
+    assert len(top) == 4 * 2 and {r["method"] for r in top} == {"exact"}
+    # cosine of unit vectors: identical products score 1
+    assert best[(1, 1)]["score"] == pytest.approx(np.dot(*_unit_pair()), abs=0.05)
+
+
+def _unit_pair():
+    a = np.r_[np.sqrt(0.8) * np.eye(8)[0], np.sqrt(0.2) * np.ones(1)]
+    b = np.r_[np.sqrt(0.8) * (np.eye(8)[0] * 0.9 + np.eye(8)[1] * 0.1) / np.linalg.norm([0.9, 0.1]),
+              np.sqrt(0.2) * np.ones(1)]
+    return a, b
+
+
+def test_lsh_recovers_most_exact_neighbours(spark):
+    rng = np.random.default_rng(3)
+    centers = rng.normal(size=(6, 32))
+    reviews, names = {}, {}
+    for pid in range(1, 61):
+        center = centers[pid % 6]
+        reviews[pid] = [center + rng.normal(0, 0.3, 32) for _ in range(3)]
+        names[pid] = f"product {pid % 6}"
+    sentences, products = _product_frames(spark, reviews, names)
+    vectors = similarity.product_vectors(sentences, products, text_weight=0.2).cache()
+    exact = similarity.exact_top_k(vectors, 3)
+    approx = similarity.lsh_top_k(vectors, 3, AnalyzerConfig(lsh_bucket_length=0.1, lsh_hash_tables=6))
+    recall = similarity.recall(approx, exact)
+    assert 0.7 <= recall <= 1.0
+    assert similarity.recall(exact, exact) == 1.0
+    assert {r["method"] for r in approx.collect()} == {"lsh"}
+
+
+def test_class_tfidf_names_each_cluster_by_its_own_words(spark):
+    texts = ["The battery lasts all day.", "Battery life is great.", "Battery drains fast.",
+             "Shipping was fast.", "Delivery arrived late.", "Shipping took forever."]
+    frame = spark.createDataFrame(
+        [(i, t, 0 if i < 3 else 1, False, float(i)) for i, t in enumerate(texts)],
+        "sentence_id long, text string, cluster_id int, is_noise boolean, distance double")
+    terms = {(r["cluster_id"], r["rank"]): r["term"] for r in keywords.class_tfidf(frame).collect()}
+    assert terms[(0, 1)] == "battery"
+    assert terms[(1, 1)] == "shipping"
+    reps = keywords.representatives(frame, 2).collect()
+    assert sorted((r["cluster_id"], r["text"]) for r in reps) == sorted([
+        (0, texts[0]), (0, texts[1]), (1, texts[3]), (1, texts[4])])
+
+
+def test_lexicon_scores_polarity_and_negation():
+    assert lexicon.score("The sound is crisp and well balanced.") > 0.05
+    assert lexicon.score("The hinge cracked after a week.") < -0.05
+    assert lexicon.score("It is not good at all.") < 0
+    assert lexicon.score("We ordered it last month.") == 0.0
+    assert lexicon.label(0.0) == "neutral"
+
+
+def test_sentence_and_review_sentiment(spark):
+    sentences = spark.createDataFrame(
+        [(1, 10, "Excellent sound, I love it!"), (2, 10, "Fast delivery."), (3, 11, "Terrible, it broke.")],
+        "sentence_id long, review_id long, text string")
+    scored = sentence_sentiment(sentences, None, 0.05)
+    by_id = {r["sentence_id"]: r for r in scored.collect()}
+    assert by_id[1]["sentiment"] == "positive" and by_id[3]["sentiment"] == "negative"
+    reviews = spark.createDataFrame([(10, 1, 5), (11, 1, 1), (12, 1, 3)],
+                                    "review_id long, product_id long, rating int")
+    joined = sentences.join(scored, "sentence_id")
+    overall = {r["review_id"]: r for r in review_sentiment(joined, reviews, 0.05).collect()}
+    assert overall[10]["sentiment_overall"] == "positive"
+    assert overall[11]["sentiment_overall"] == "negative"
+    assert overall[12]["sentiment_overall"] == "neutral" and overall[12]["sentiment_score"] == 0.0
+
+
+@pytest.mark.parametrize("settings", ['{"product_ids": [1, 2', '[1, 2]', '{"product_ids": []}',
+                                      '{"product_ids": [1, "x"]}', '{"product_ids": [0]}', '{}',
+                                      '{"product_ids": [true]}'])
+def test_malformed_settings_are_rejected(settings):
+    with pytest.raises(AnalysisError) as err:
+        parse_product_ids(settings, 5)
+    assert err.value.code is ErrorCode.MALFORMED_SETTINGS
+
+
+def test_settings_keep_order_and_drop_duplicates():
+    assert parse_product_ids('{"product_ids": [3, 1, 3], "other": 1}', 5) == [3, 1]
