@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 MARIADB_JAR = os.environ.get("MARIADB_JDBC_JAR", "/usr/share/java/mariadb-java-client.jar")
 JDBC_DRIVER = "org.mariadb.jdbc.Driver"
@@ -19,6 +20,9 @@ def build_session(app_name: str, master: str | None = None, shuffle_partitions: 
         .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
+    if not os.environ.get("PYSPARK_PYTHON"):
+        # Python workers must run the interpreter that has our packages (the venv's), not `python3`.
+        builder = builder.config("spark.pyspark.python", sys.executable)
     if master:
         builder = builder.master(master)
     return builder.getOrCreate()
