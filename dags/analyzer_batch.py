@@ -6,12 +6,13 @@ for --py-files → one spark-submit per dataset on ``spark_default`` → history
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
 from trend.analyzer.airflow_ops import APPLICATION, AnalyzerSubmitOperator
 from trend.assets import PENDING_DATASETS
+from trend.dag_defaults import default_args
 from trend.spark import MARIADB_JAR
 
 
@@ -22,8 +23,7 @@ from trend.spark import MARIADB_JAR
     catchup=False,
     max_active_runs=1,
     tags=["trend", "analyzer", "spark"],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": timedelta(seconds=30),
-                  "retry_exponential_backoff": True, "max_retry_delay": timedelta(minutes=10)},
+    default_args=default_args(),
     params={
         "dataset_id": Param(None, type=["null", "integer"], minimum=1,
                             description="Analyse only this dataset; empty = every Pending dataset"),

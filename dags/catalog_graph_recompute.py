@@ -12,13 +12,9 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task
 
-DEFAULT_ARGS = {
-    "owner": "catalog-platform",
-    "retries": 3,
-    "retry_delay": timedelta(seconds=20),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=5),
-}
+from trend.dag_defaults import CATALOG_TEAM, default_args
+
+DEFAULT_ARGS = default_args(CATALOG_TEAM, retries=3, retry_delay_seconds=20, max_retry_delay_minutes=5)
 MODES = ["consume", "full_rebuild"]
 
 

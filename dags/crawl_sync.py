@@ -4,14 +4,8 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, dag, task
 
 from trend.assets import CRAWL_RESULTS
+from trend.dag_defaults import default_args
 
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": 3,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-}
 
 
 @dag(
@@ -20,7 +14,7 @@ DEFAULT_ARGS = {
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(retries=3),
     tags=["dataset-workflow", "phase-2", "crawl"],
     params={
         "limit_per_kind": Param(100, type="integer", minimum=1, maximum=10000,

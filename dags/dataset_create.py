@@ -1,9 +1,10 @@
 """Phase 3: create a dataset (+ history) for every wishlist whose crawl items all succeeded."""
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
 from trend.assets import CRAWL_RESULTS, PENDING_DATASETS
+from trend.dag_defaults import default_args
 
 
 @dag(
@@ -12,8 +13,7 @@ from trend.assets import CRAWL_RESULTS, PENDING_DATASETS
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(seconds=30),
-                  "retry_exponential_backoff": True},
+    default_args=default_args(),
     tags=["dataset-workflow", "phase-3"],
     params={"wishlist_id": Param(None, type=["null", "integer"],
                                  description="Create for this wishlist only (fails if not fully crawled)")},

@@ -3,6 +3,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task
 
+from trend.dag_defaults import default_args
+
 
 @dag(
     dag_id="dataset_status_sync",
@@ -10,8 +12,7 @@ from airflow.sdk import Param, dag, task
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(seconds=30),
-                  "retry_exponential_backoff": True},
+    default_args=default_args(),
     tags=["dataset-workflow", "reconciliation"],
     params={"stuck_timeout_minutes": Param(120, type="integer", minimum=1,
                                            description="InProgress longer than this becomes Error")},

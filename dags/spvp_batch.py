@@ -8,18 +8,17 @@ the reason on failure. Mapping config: Airflow Variable ``spvp_config`` (JSON,
 see docs/spvp.md); the LLM key comes from connection ``openai_default``.
 """
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import Param, dag, task
 
 from trend.config import REPO_ROOT
+from trend.dag_defaults import default_args
 from trend.spark import MARIADB_JAR
 
 JOB_FILE = REPO_ROOT / "spark_jobs" / "spvp_batch.py"
 
-DEFAULT_ARGS = {"owner": "data-platform", "retries": 2, "retry_delay": timedelta(seconds=30),
-                "retry_exponential_backoff": True, "max_retry_delay": timedelta(minutes=10)}
 
 
 @dag(
@@ -28,7 +27,7 @@ DEFAULT_ARGS = {"owner": "data-platform", "retries": 2, "retry_delay": timedelta
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(),
     tags=["dataset-workflow", "phase-5", "spvp"],
     params={"dataset_id": Param(None, type=["null", "integer"], minimum=1,
                                 description="Re-run SPVP for this dataset only (any spvp_status but Waiting)")},

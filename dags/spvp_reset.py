@@ -5,9 +5,11 @@ Moves the category's viewpoints (all, or the listed ordinals) back to
 datasets of the category that were Completed go back to Processing, so the
 next ``spvp_batch`` run maps them again. Running it twice changes nothing more.
 """
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Param, dag, task
+
+from trend.dag_defaults import default_args
 
 
 @dag(
@@ -16,8 +18,7 @@ from airflow.sdk import Param, dag, task
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-platform", "retries": 1, "retry_delay": timedelta(seconds=30),
-                  "retry_exponential_backoff": True},
+    default_args=default_args(retries=1),
     tags=["dataset-workflow", "phase-5", "spvp", "manual"],
     params={
         "category": Param("", type="string", minLength=1,
