@@ -1,16 +1,13 @@
 """The Crawler Service client against a real local HTTP server."""
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
+from tests.local_http import LocalJsonServer
 from trend.crawl.http_client import CrawlerServiceError, HttpCrawlerClient, HttpCrawlerConfig
 from trend.crawl.items import CrawlItem, CrawlKind
 from trend.status import CrawlStatus, Mall
 
 
-class FakeCrawlerService:
+class FakeCrawlerService(LocalJsonServer):
     """Scripted service: ``post_failures`` 503s before accepting, ``polls_until_done`` running polls."""
 
     def __init__(self, post_failures=0, polls_until_done=1, job_status="done", item_status=None):
@@ -20,45 +17,23 @@ class FakeCrawlerService:
         self.item_status = item_status or {}
         self.requests = []
         self.items = []
-        service = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, code, body):
-                raw = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                service.requests.append(("POST", self.path, self.headers.get("Authorization")))
-                if service.post_failures > 0:
-                    service.post_failures -= 1
-                    return self._send(503, {"error": "busy"})
-                service.items = body["items"]
-                self._send(202, {"job_id": "job-1"})
-
-            def do_GET(self):
-                service.requests.append(("GET", self.path, self.headers.get("Authorization")))
-                if service.polls_until_done > 0:
-                    service.polls_until_done -= 1
-                    return self._send(200, {"status": "running", "items": []})
-                items = [{"ref": i["ref"], "status": service.item_status.get(i["target"], "success"),
-                          "error": "blocked by mall" if service.item_status.get(i["target"]) == "error" else None,
-                          "found_products": [i["target"]]} for i in service.items]
-                self._send(200, {"status": service.job_status, "items": items})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
+    def respond(self, method, path, headers, body):
+        self.requests.append((method, path, headers.get("Authorization")))
+        if method == "POST":
+            if self.post_failures > 0:
+                self.post_failures -= 1
+                return 503, {"error": "busy"}
+            self.items = body["items"]
+            return 202, {"job_id": "job-1"}
+        if self.polls_until_done > 0:
+            self.polls_until_done -= 1
+            return 200, {"status": "running", "items": []}
+        items = [{"ref": i["ref"], "status": self.item_status.get(i["target"], "success"),
+                  "error": "blocked by mall" if self.item_status.get(i["target"]) == "error" else None,
+                  "found_products": [i["target"]]} for i in self.items]
+        return 200, {"status": self.job_status, "items": items}
 
 
 @pytest.fixture

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.local_http import LocalJsonServer
 from trend.analyzer.errors import AnalysisError
 from trend.analyzer.labelling import ClusterSummary, LabelCache, OpenAILabeller, TfidfLabeller, make_labeller
 from trend.analyzer.settings import AnalyzerConfig
@@ -24,45 +23,18 @@ def _completion(content: str, tokens: int = 60) -> dict:
             "usage": {"prompt_tokens": tokens - 10, "completion_tokens": 10, "total_tokens": tokens}}
 
 
-class FakeOpenAI:
+class FakeOpenAI(LocalJsonServer):
     """Serves scripted (status, body) replies in order and records every request."""
 
     def __init__(self, replies, default=None):
         self.replies = list(replies)
         self.default = default  # served once the scripted replies run out
         self.requests: list[dict] = []
-        server = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "body": body,
-                                        "auth": self.headers.get("Authorization")})
-                status, payload = server.replies.pop(0) if server.replies else server.default
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def respond(self, method, path, headers, body):
+        self.requests.append({"path": path, "body": body, "auth": headers.get("Authorization")})
+        return self.replies.pop(0) if self.replies else self.default
 
 
 def _config(server, **overrides) -> AnalyzerConfig:

@@ -10,13 +10,14 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.local_http import LocalJsonServer
 
 KEYWORDS = {1: "battery", 2: "price", 3: "ship"}
 _SENTENCE = re.compile(r"^\[(\d+)\] (.*)$", re.M)
 
 
-class FakeLLM:
+class FakeLLM(LocalJsonServer):
     def __init__(self, script: list[str] | None = None, delay: float = 0.0):
         self.script = list(script or [])
         self.delay = delay
@@ -24,20 +25,7 @@ class FakeLLM:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     def answer(self, prompt: str, mode: str) -> tuple[int, str]:
         sentences = _SENTENCE.findall(prompt)
@@ -49,44 +37,25 @@ class FakeLLM:
             results[0]["viewpoints"] = [99]
         return 200, "```json\n" + json.dumps({"results": results}) + "\n```"
 
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with fake._lock:
-                    fake.requests.append(body)
-                    mode = fake.script.pop(0) if fake.script else "ok"
-                    fake.in_flight += 1
-                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
-                try:
-                    time.sleep(fake.delay)
-                    if mode in ("500", "400", "429"):
-                        self._send(int(mode), {"error": {"message": f"scripted {mode}", "type": "server_error"}})
-                        return
-                    prompt = body["messages"][-1]["content"]
-                    _, content = fake.answer(prompt, mode)
-                    self._send(200, {
-                        "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": content}}],
-                        "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(content.split()),
-                                  "total_tokens": len(prompt.split()) + len(content.split())},
-                    })
-                finally:
-                    with fake._lock:
-                        fake.in_flight -= 1
-
-            def _send(self, code: int, payload: dict):
-                data = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
+    def respond(self, method, path, headers, body):
+        with self._lock:
+            self.requests.append(body)
+            mode = self.script.pop(0) if self.script else "ok"
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            time.sleep(self.delay)
+            if mode in ("500", "400", "429"):
+                return int(mode), {"error": {"message": f"scripted {mode}", "type": "server_error"}}
+            prompt = body["messages"][-1]["content"]
+            _, content = self.answer(prompt, mode)
+            return 200, {
+                "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": content}}],
+                "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(content.split()),
+                          "total_tokens": len(prompt.split()) + len(content.split())},
+            }
+        finally:
+            with self._lock:
+                self.in_flight -= 1
