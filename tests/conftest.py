@@ -5,6 +5,7 @@ and developers never see each other's rows; the databases are dropped at the end
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 
@@ -65,6 +66,8 @@ def spark():
     session = build_session("trend-tests", master="local[2]", shuffle_partitions=2)
     yield session
     session.stop()
+    # py4j logs from __del__ at interpreter exit, after pytest closed its streams.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
