@@ -14,6 +14,7 @@ from trend.analyzer import lifecycle
 from trend.analyzer.errors import InjectedFailure
 from trend.analyzer.settings import AnalyzerConfig
 from trend.config import quote_identifier
+from trend.db import transaction
 from trend.spark import jdbc_options
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,7 @@ def publish(conn, dataset_id: int, run_id: str, config: AnalyzerConfig) -> dict[
     """One transaction: delete the dataset's rows, insert the staged ones, status → 3."""
     counts: dict[str, int] = {}
     conn.commit()  # end any open snapshot: the transaction below must see the staged rows
-    cur = conn.cursor()
-    try:
+    with transaction(conn) as cur:  # commits at the end, rolls back on any error
         cur.execute("SELECT id FROM datasets WHERE id = %s FOR UPDATE", (dataset_id,))
         for name in RESULT_TABLES:
             cur.execute(f"DELETE FROM {quote_identifier(name)} WHERE dataset_id = %s", (dataset_id,))
@@ -86,12 +86,6 @@ def publish(conn, dataset_id: int, run_id: str, config: AnalyzerConfig) -> dict[
         counts["review_sentence_aivp"] = cur.rowcount
         _check_fail_point(config, "publish:review_sentence_aivp")
         lifecycle.complete(cur, dataset_id)
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        cur.close()
     return counts
 
 
