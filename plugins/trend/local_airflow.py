@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from trend.airflow_support import CONN_IDS
 from trend.config import MysqlSettings, REPO_ROOT
 
 VENV_BIN = Path(sys.executable).parent
@@ -25,10 +26,9 @@ def airflow_env(home: str | Path, mysql: MysqlSettings | None = None) -> dict[st
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "plugins"), str(REPO_ROOT)]),
         "PATH": os.pathsep.join([str(VENV_BIN), env.get("PATH", "")]),
     })
-    for logical, conn_id in (("gb_console", "MYSQL_GB_CONSOLE"), ("analyzer_v2", "MYSQL_ANALYZER_V2"),
-                             ("ds_analyzer", "MYSQL_DS_ANALYZER")):
-        auth = mysql.user + (f":{mysql.password}" if mysql.password else "")
-        env[f"AIRFLOW_CONN_{conn_id}"] = f"mysql://{auth}@{mysql.host}:{mysql.port}"
+    auth = mysql.user + (f":{mysql.password}" if mysql.password else "")
+    for conn_id in CONN_IDS.values():
+        env[f"AIRFLOW_CONN_{conn_id.upper()}"] = f"mysql://{auth}@{mysql.host}:{mysql.port}"
     env.setdefault("AIRFLOW_CONN_SPARK_DEFAULT", "spark://local?deploy-mode=client&spark-binary=spark-submit")
     return env
 

@@ -76,13 +76,15 @@ def upsert_product(cur, product: ProductRecord) -> int:
 
 def store_reviews(cur, product_id: int, reviews: Sequence[ReviewRecord],
                   encode: Encoder = embeddings.encode, stats: StoreStats | None = None) -> StoreStats:
-    """Insert the reviews not stored yet, split into sentences, embedded in one batch."""
+    """Insert the reviews not stored yet, split into sentences, embedded in one batch.
+
+    ``cur`` is a dict cursor (trend.db.transaction).
+    """
     stats = stats or StoreStats()
     if not reviews:
         return stats
     cur.execute("SELECT mall_id, mall_review_id FROM reviews WHERE product_id = %s", (product_id,))
-    known = {(int(row[0]), row[1]) if isinstance(row, tuple) else (int(row["mall_id"]), row["mall_review_id"])
-             for row in cur.fetchall()}
+    known = {(int(row["mall_id"]), row["mall_review_id"]) for row in cur.fetchall()}
     fresh = [r for r in reviews if (int(r.mall_id), r.mall_review_id) not in known]
     stats.reviews_skipped += len(reviews) - len(fresh)
     pending: list[tuple[int, int, str]] = []  # (review_id, index, text)
