@@ -1,24 +1,29 @@
 # trend-pipelines: `make demo` runs the main job end to end, `make test` runs the tests.
 PY := .venv/bin/python
-export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup test demo bench migrate compose-check clean
+.PHONY: setup test lint ci demo bench migrate compose-check clean
 
 setup: .venv/.installed
 
-.venv/.installed: requirements.txt scripts/setup.sh
+.venv/.installed: requirements.txt pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
 
 test: setup ## the whole test suite (CI runs exactly this)
 	$(PY) -m pytest
 
+lint: setup ## ruff (format + lint) and mypy, configured in pyproject.toml
+	.venv/bin/ruff format --check .
+	.venv/bin/ruff check .
+
+ci: lint test ## what .ci/run runs
+
 demo: setup ## seeds a wishlist, runs the DAGs through Airflow and prints what happened
 	bash scripts/demo.sh
 
 bench: setup ## benchmarks: numbers and ratios, not pass/fail
-	$(PY) -m benchmarks.run
+	$(PY) -m trend_dev.benchmarks.run
 
 migrate: setup ## apply schema migrations to MYSQL_URL (default local server)
 	$(PY) -m trend.schema

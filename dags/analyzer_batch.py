@@ -1,16 +1,17 @@
 """analyzer_batch: analyse pending datasets with Spark, then let histories follow.
 
-pending datasets (or the dataset_id from the trigger form) → zip plugins/trend
+pending datasets (or the dataset_id from the trigger form) → zip src/trend
 for --py-files → one spark-submit per dataset on ``spark_default`` → history sync
 (runs even when an analysis failed, so histories also learn about status 9).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
-from trend.analyzer.airflow_ops import APPLICATION, AnalyzerSubmitOperator
+from trend.analyzer.airflow_tasks import APPLICATION, AnalyzerSubmitOperator
 from trend.assets import PENDING_DATASETS
 from trend.dag_defaults import default_args
 from trend.spark import MARIADB_JAR
@@ -22,44 +23,51 @@ from trend.spark import MARIADB_JAR
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    tags=["trend", "analyzer", "spark"],
+    tags=["dataset-workflow", "analyzer", "spark"],
     default_args=default_args(),
     params={
-        "dataset_id": Param(None, type=["null", "integer"], minimum=1,
-                            description="Analyse only this dataset; empty = every Pending dataset"),
-        "config": Param({}, type="object",
-                        description='AnalyzerConfig overrides, e.g. {"k_max": 8, "force": true}'),
+        "dataset_id": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            description="Analyse only this dataset; empty = every Pending dataset",
+        ),
+        "config": Param({}, type="object", description='AnalyzerConfig overrides, e.g. {"k_max": 8, "force": true}'),
     },
     doc_md=__doc__,
 )
 def analyzer_batch():
     @task
     def find_datasets(params=None) -> list[int]:
-        from trend.analyzer.airflow_ops import datasets_to_analyse
+        from trend.analyzer.airflow_tasks import datasets_to_analyse
 
         return datasets_to_analyse(params["dataset_id"])
 
     @task
-    def package_code(run_id=None) -> str:
-        from trend.analyzer import airflow_ops
+    def package_code() -> str:
+        from trend.analyzer import airflow_tasks
 
-        return airflow_ops.package_code(run_id)
+        return airflow_tasks.package_code()
 
     @task
     def plan(dataset_ids: list[int], py_files: str, params=None) -> list[dict]:
-        from trend.analyzer.airflow_ops import submissions
+        from trend.analyzer.airflow_tasks import submissions
 
         return submissions(dataset_ids, py_files, params["config"])
 
     @task(trigger_rule="all_done")
     def sync_histories() -> int:
-        from trend.analyzer import airflow_ops
+        from trend.analyzer import airflow_tasks
 
-        return airflow_ops.sync_histories()
+        return airflow_tasks.sync_histories()
 
     analyse = AnalyzerSubmitOperator.partial(
-        task_id="analyse_dataset", conn_id="spark_default", application=APPLICATION,
-        jars=MARIADB_JAR, name="analyzer_batch", conf={"spark.ui.enabled": "false", "spark.log.level": "WARN"},
+        task_id="analyse_dataset",
+        conn_id="spark_default",
+        application=APPLICATION,
+        jars=MARIADB_JAR,
+        name="analyzer_batch",
+        conf={"spark.ui.enabled": "false", "spark.log.level": "WARN"},
         max_active_tis_per_dag=1,
     ).expand_kwargs(plan(find_datasets(), package_code()))
     analyse >> sync_histories()

@@ -6,8 +6,9 @@ and deletes each message only after its commit. Trigger it with mode `full_rebui
 `catalog_id` to rebuild one catalog from scratch.
 
 `catalog_graph_consistency_check` compares stored finals with a from-scratch recompute every
-night and reports (and by default repairs) drift. Logic: `trend.catalog_graph.tasks`.
+night and reports (and by default repairs) drift. Logic: `trend.catalog_graph.airflow_tasks`.
 """
+
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task
@@ -27,11 +28,19 @@ MODES = ["consume", "full_rebuild"]
     default_args=DEFAULT_ARGS,
     tags=["catalog-graph", "gremlin", "dynamodb"],
     params={
-        "mode": Param("consume", type="string", enum=MODES,
-                      description="consume: drain the change queue; full_rebuild: recompute one catalog"),
+        "mode": Param(
+            "consume",
+            type="string",
+            enum=MODES,
+            description="consume: drain the change queue; full_rebuild: recompute one catalog",
+        ),
         "catalog_id": Param(None, type=["null", "string"], description="Catalog to rebuild (full_rebuild mode)"),
-        "max_messages": Param(None, type=["null", "integer"], minimum=1,
-                              description="Messages per run (empty: config table value, default 100)"),
+        "max_messages": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            description="Messages per run (empty: config table value, default 100)",
+        ),
     },
     doc_md=__doc__,
 )
@@ -42,13 +51,13 @@ def catalog_graph_recompute():
 
     @task
     def consume_messages(params=None) -> dict:
-        from trend.catalog_graph.tasks import consume_messages as run
+        from trend.catalog_graph.airflow_tasks import consume_messages as run
 
         return run(params["max_messages"])
 
     @task
     def full_rebuild(params=None) -> dict:
-        from trend.catalog_graph.tasks import rebuild_catalog
+        from trend.catalog_graph.airflow_tasks import rebuild_catalog
 
         return rebuild_catalog(params["catalog_id"])
 
@@ -64,17 +73,19 @@ def catalog_graph_recompute():
     default_args=DEFAULT_ARGS,
     tags=["catalog-graph", "consistency"],
     params={
-        "catalog_ids": Param([], type="array", items={"type": "string"},
-                             description="Catalogs to check (empty: all)"),
-        "repair": Param(None, type=["null", "boolean"],
-                        description="Write the from-scratch result on drift (empty: config table, default true)"),
+        "catalog_ids": Param([], type="array", items={"type": "string"}, description="Catalogs to check (empty: all)"),
+        "repair": Param(
+            None,
+            type=["null", "boolean"],
+            description="Write the from-scratch result on drift (empty: config table, default true)",
+        ),
     },
     doc_md=__doc__,
 )
 def catalog_graph_consistency_check():
     @task
     def check(params=None) -> dict:
-        from trend.catalog_graph.tasks import consistency_check
+        from trend.catalog_graph.airflow_tasks import consistency_check
 
         return consistency_check(params["catalog_ids"] or None, params["repair"])
 

@@ -1,11 +1,11 @@
-"""Phase 2: hand New wishlist items to the crawler and record what came back."""
+"""crawl_sync: hand New wishlist items to the crawler and record what came back."""
+
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task
 
 from trend.assets import CRAWL_RESULTS
 from trend.dag_defaults import default_args
-
 
 
 @dag(
@@ -15,19 +15,19 @@ from trend.dag_defaults import default_args
     catchup=False,
     max_active_runs=1,
     default_args=default_args(retries=3),
-    tags=["dataset-workflow", "phase-2", "crawl"],
+    tags=["dataset-workflow", "crawl"],
     params={
-        "limit_per_kind": Param(100, type="integer", minimum=1, maximum=10000,
-                                description="Items claimed from each summary table per run"),
-        "wishlist_id": Param(None, type=["null", "integer"],
-                             description="Only this wishlist's items (empty: all)"),
+        "limit_per_kind": Param(
+            100, type="integer", minimum=1, maximum=10000, description="Items claimed from each summary table per run"
+        ),
+        "wishlist_id": Param(None, type=["null", "integer"], description="Only this wishlist's items (empty: all)"),
     },
     doc_md=__doc__,
 )
 def crawl_sync():
     @task(outlets=[CRAWL_RESULTS])
     def sync(params=None) -> dict:
-        from trend.workflow_tasks import crawl_sync as run
+        from trend.airflow_tasks import crawl_sync as run
 
         return run(params["limit_per_kind"], params["wishlist_id"])
 

@@ -1,4 +1,5 @@
-"""Phase 3: create a dataset (+ history) for every wishlist whose crawl items all succeeded."""
+"""dataset_create: create a dataset (+ history) for every wishlist whose crawl items all succeeded."""
+
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
@@ -14,15 +15,18 @@ from trend.dag_defaults import default_args
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
-    tags=["dataset-workflow", "phase-3"],
-    params={"wishlist_id": Param(None, type=["null", "integer"],
-                                 description="Create for this wishlist only (fails if not fully crawled)")},
+    tags=["dataset-workflow", "datasets"],
+    params={
+        "wishlist_id": Param(
+            None, type=["null", "integer"], description="Create for this wishlist only (fails if not fully crawled)"
+        )
+    },
     doc_md=__doc__,
 )
 def dataset_create():
     @task(outlets=[PENDING_DATASETS])
     def create(params=None) -> list[dict]:
-        from trend.workflow_tasks import create_datasets
+        from trend.airflow_tasks import create_datasets
 
         return create_datasets(params["wishlist_id"])
 

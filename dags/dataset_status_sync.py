@@ -1,4 +1,5 @@
 """Reconciliation: histories follow datasets; crawl items stuck InProgress go to Error."""
+
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task
@@ -14,14 +15,17 @@ from trend.dag_defaults import default_args
     max_active_runs=1,
     default_args=default_args(),
     tags=["dataset-workflow", "reconciliation"],
-    params={"stuck_timeout_minutes": Param(120, type="integer", minimum=1,
-                                           description="InProgress longer than this becomes Error")},
+    params={
+        "stuck_timeout_minutes": Param(
+            120, type="integer", minimum=1, description="InProgress longer than this becomes Error"
+        )
+    },
     doc_md=__doc__,
 )
 def dataset_status_sync():
     @task
     def reconcile(params=None) -> dict:
-        from trend.workflow_tasks import reconcile as run
+        from trend.airflow_tasks import reconcile as run
 
         return run(params["stuck_timeout_minutes"])
 

@@ -1,4 +1,4 @@
-"""Phase 5, SPVP: map review sentences to specific viewpoints, incrementally.
+"""spvp_batch (SPVP): map review sentences to specific viewpoints, incrementally.
 
 Picks every dataset whose history has spvp_status 2 (analysed), or just the
 ``dataset_id`` given in the trigger form (a manual re-run, also of completed or
@@ -7,6 +7,7 @@ The job sets spvp_status 3 when every viewpoint processed every sentence, 9 with
 the reason on failure. Mapping config: Airflow Variable ``spvp_config`` (JSON,
 see docs/spvp.md); the LLM key comes from connection ``openai_default``.
 """
+
 import sys
 from datetime import datetime
 
@@ -20,7 +21,6 @@ from trend.spark import MARIADB_JAR
 JOB_FILE = REPO_ROOT / "spark_jobs" / "spvp_batch.py"
 
 
-
 @dag(
     dag_id="spvp_batch",
     schedule="*/30 * * * *",
@@ -28,9 +28,15 @@ JOB_FILE = REPO_ROOT / "spark_jobs" / "spvp_batch.py"
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
-    tags=["dataset-workflow", "phase-5", "spvp"],
-    params={"dataset_id": Param(None, type=["null", "integer"], minimum=1,
-                                description="Re-run SPVP for this dataset only (any spvp_status but Waiting)")},
+    tags=["dataset-workflow", "spvp", "spark"],
+    params={
+        "dataset_id": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            description="Re-run SPVP for this dataset only (any spvp_status but Waiting)",
+        )
+    },
     doc_md=__doc__,
 )
 def spvp_batch():
@@ -39,21 +45,22 @@ def spvp_batch():
         from airflow.sdk import Variable
 
         from trend.airflow_support import mysql_connection, mysql_settings
-        from trend.spvp.tasks import pick_datasets, spark_job_args
+        from trend.spvp.airflow_tasks import pick_datasets, spark_job_args
 
         conn = mysql_connection("gb_console")
         try:
             dataset_ids, rerun = pick_datasets(conn, params["dataset_id"])
         finally:
             conn.close()
-        return spark_job_args(dataset_ids, rerun, mysql_settings("ds_analyzer"),
-                              Variable.get("spvp_config", default="{}"))
+        return spark_job_args(
+            dataset_ids, rerun, mysql_settings("ds_analyzer"), Variable.get("spvp_config", default="{}")
+        )
 
     @task
     def package() -> str:
-        from trend.spvp.tasks import package_plugins
+        from trend.pyfiles import build_zip
 
-        return package_plugins()
+        return str(build_zip())
 
     args = pick()
     zipped = package()

@@ -5,6 +5,7 @@ Moves the category's viewpoints (all, or the listed ordinals) back to
 datasets of the category that were Completed go back to Processing, so the
 next ``spvp_batch`` run maps them again. Running it twice changes nothing more.
 """
+
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
@@ -19,14 +20,18 @@ from trend.dag_defaults import default_args
     catchup=False,
     max_active_runs=1,
     default_args=default_args(retries=1),
-    tags=["dataset-workflow", "phase-5", "spvp", "manual"],
+    tags=["dataset-workflow", "spvp", "manual"],
     params={
-        "category": Param("", type="string", minLength=1,
-                          description="Viewpoint category id or name"),
-        "last_object_id": Param(0, type="integer", minimum=0,
-                                description="Sentence id to go back to (0 = map everything again)"),
-        "ordinals": Param([], type="array", items={"type": "integer"},
-                          description="Only these viewpoint ordinal numbers (empty = all)"),
+        "category": Param("", type="string", minLength=1, description="Viewpoint category id or name"),
+        "last_object_id": Param(
+            0, type="integer", minimum=0, description="Sentence id to go back to (0 = map everything again)"
+        ),
+        "ordinals": Param(
+            [],
+            type="array",
+            items={"type": "integer"},
+            description="Only these viewpoint ordinal numbers (empty = all)",
+        ),
     },
     doc_md=__doc__,
 )
@@ -34,7 +39,7 @@ def spvp_reset():
     @task
     def reset(params=None) -> dict:
         from trend.airflow_support import mysql_connection
-        from trend.spvp.tasks import reset_category
+        from trend.spvp.airflow_tasks import reset_category
 
         ds, gb = mysql_connection("ds_analyzer"), mysql_connection("gb_console")
         try:

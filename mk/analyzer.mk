@@ -1,8 +1,8 @@
-# analyzer_batch (Phase 4): evaluation on the synthetic marketplace and the Spark benchmark.
+# analyzer_batch: evaluation on the synthetic marketplace and the Spark benchmark.
 .PHONY: eval-analyzer bench-analyzer
 
 eval-analyzer: setup ## purity / NMI / sentiment accuracy of analyzer_batch on synthetic truth (ARGS="k_selection=spark")
-	$(PY) -m benchmarks.analyzer_eval $(ARGS)
+	$(PY) -m trend_dev.benchmarks.analyzer_eval $(ARGS)
 
 bench-analyzer: setup ## analyzer_batch at 10k and 100k sentences vs scikit-learn; similarity recall
-	$(PY) -m benchmarks.run analyzer_bench
+	$(PY) -m trend_dev.benchmarks.run analyzer_bench

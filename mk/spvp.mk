@@ -1,4 +1,4 @@
-# SPVP (Phase 5): viewpoint files and the mapping evaluation.
+# SPVP: viewpoint files and the mapping evaluation.
 #   make load-viewpoints [VIEWPOINTS=include/viewpoints/synthetic.yaml]
 #   make eval-spvp [XML=test.xml [TRAIN=train.xml] [N=12]] [SPVP_CONFIG=cfg.json]
 VIEWPOINTS ?= include/viewpoints/synthetic.yaml
@@ -7,7 +7,7 @@ N ?= 12
 .PHONY: eval-spvp load-viewpoints
 
 eval-spvp: setup ## SPVP mapping quality (micro/macro F1) and sentences/s; synthetic truth without XML
-	$(PY) -m trend.spvp.evaluate $(if $(XML),--xml $(XML)) $(if $(TRAIN),--train $(TRAIN)) -n $(N) \
+	$(PY) -m trend_dev.spvp_eval $(if $(XML),--xml $(XML)) $(if $(TRAIN),--train $(TRAIN)) -n $(N) \
 		$(if $(SPVP_CONFIG),--config $(SPVP_CONFIG))
 
 load-viewpoints: setup ## create/update a viewpoint category from a YAML/JSON file

@@ -4,7 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PY="$PWD/.venv/bin/python"
-export PYTHONPATH="$PWD/plugins:$PWD"
 export TP_DB_PREFIX="${TP_DB_PREFIX-demo_}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 export DEMO_DIR="${DEMO_DIR:-$PWD/var/demo}"
@@ -29,10 +28,10 @@ dag() {  # dag DAG_ID [CONF]: run one DAG through Airflow, keep its log, show th
 }
 export -f dag
 
-step "check MySQL" "$PY" -m trend.demo check
-step "reset demo databases" "$PY" -m trend.demo reset
-step "seed synthetic marketplace and wishlists" "$PY" -m trend.demo seed --dump "$TP_LOCAL_MARKETPLACE_DUMP"
-eval "$("$PY" -m trend.local_airflow "$DEMO_DIR/airflow")"
+step "check MySQL" "$PY" -m trend_dev.demo check
+step "reset demo databases" "$PY" -m trend_dev.demo reset
+step "seed synthetic marketplace and wishlists" "$PY" -m trend_dev.demo seed --dump "$TP_LOCAL_MARKETPLACE_DUMP"
+eval "$("$PY" -m trend_dev.local_airflow "$DEMO_DIR/airflow")"
 echo "demo: Airflow home $AIRFLOW_HOME (SQLite metadata, dags/ of this repo)"
 step "crawl_sync (Airflow)" dag crawl_sync
 step "dataset_create (Airflow)" dag dataset_create
@@ -44,5 +43,5 @@ for part in scripts/demo.d/*.sh; do
   step "$(basename "$part" .sh)" bash "$part"
 done
 
-step "report" "$PY" -m trend.demo report
+step "report" "$PY" -m trend_dev.demo report
 printf '\ndemo: finished in %.1f s\n' "$(echo "$(date +%s.%N) - $demo_started" | bc)"

@@ -27,6 +27,8 @@ pip_quiet install -q "torch==2.13.0"
 pip_quiet install -q -r requirements.txt
 # The Spark provider depends on pyspark-client, which overwrites part of pyspark; restore pyspark.
 pip_quiet install -q --force-reinstall --no-deps "pyspark==4.3.0"
-.venv/bin/python -c "import pyspark, airflow, MySQLdb; assert pyspark.__version__ == '4.3.0', pyspark.__version__"
+# The project itself, editable: `trend` (product) and `trend_dev` (demo, eval, bench helpers).
+pip_quiet install -q --no-deps --no-build-isolation -e .
+.venv/bin/python -c "import pyspark, airflow, MySQLdb, trend, trend_dev; assert pyspark.__version__ == '4.3.0', pyspark.__version__"
 touch .venv/.installed
 echo "setup: done ($(.venv/bin/python --version), pyspark $(.venv/bin/python -c 'import pyspark; print(pyspark.__version__)'))"

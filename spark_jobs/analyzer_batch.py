@@ -6,6 +6,7 @@ variable named by ``llm_api_key_env``. Exit codes: 0 completed (or input error
 recorded on the dataset: retrying cannot help), 1 any other recorded failure
 (worth a retry), 2 the dataset could not be claimed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset-id", type=int, required=True)
     parser.add_argument("--config", help="JSON file with AnalyzerConfig fields")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one config field; VALUE is JSON (bare strings allowed)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config field; VALUE is JSON (bare strings allowed)",
+    )
     parser.add_argument("--master", help="Spark master when not given by spark-submit")
     return parser.parse_args(argv)
 
@@ -60,10 +66,17 @@ def main(argv: list[str] | None = None) -> int:
         result = run(spark, args.dataset_id, config)
     finally:
         spark.stop()
-    summary = {"dataset_id": result.dataset_id, "status": result.status, "error_code": result.error_code,
-               "error_message": result.error_message, "sentences": result.sentences, "k": result.k,
-               "similarity_method": result.similarity_method, "timings": result.timings,
-               "clusters": [vars(c) for c in result.clusters]}
+    summary = {
+        "dataset_id": result.dataset_id,
+        "status": result.status,
+        "error_code": result.error_code,
+        "error_message": result.error_message,
+        "sentences": result.sentences,
+        "k": result.k,
+        "similarity_method": result.similarity_method,
+        "timings": result.timings,
+        "clusters": [vars(c) for c in result.clusters],
+    }
     print("ANALYZER_RESULT " + json.dumps(summary), flush=True)
     return exit_code(result)
 

@@ -8,6 +8,7 @@ The MySQL password comes from TP_MYSQL_PASSWORD (or MYSQL_URL) in the environmen
 never from the command line. TP_SPVP_TRY_NUMBER > 1 (an Airflow retry) resumes a
 dataset the previous attempt marked failed. No Airflow imports here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mysql-host")
     parser.add_argument("--mysql-port", type=int)
     parser.add_argument("--mysql-user")
-    parser.add_argument("--db", action="append", default=[], metavar="LOGICAL=PHYSICAL",
-                        help="physical database name for a logical one (default: TP_DB_PREFIX + name)")
+    parser.add_argument(
+        "--db",
+        action="append",
+        default=[],
+        metavar="LOGICAL=PHYSICAL",
+        help="physical database name for a logical one (default: TP_DB_PREFIX + name)",
+    )
     parser.add_argument("--master", default=None, help="Spark master when run without spark-submit")
     args = parser.parse_args(argv)
     args.resume_failed = int(os.environ.get("TP_SPVP_TRY_NUMBER") or 1) > 1
@@ -39,8 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def databases(args: argparse.Namespace) -> Databases:
     dbs = Databases.from_env()
     s = dbs.settings
-    settings = MysqlSettings(args.mysql_host or s.host, args.mysql_port or s.port,
-                             args.mysql_user or s.user, s.password)
+    settings = MysqlSettings(
+        args.mysql_host or s.host, args.mysql_port or s.port, args.mysql_user or s.user, s.password
+    )
     names = dict(dbs.names)
     for item in args.db:
         logical, _, physical = item.partition("=")

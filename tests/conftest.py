@@ -3,6 +3,7 @@
 Every run gets its own database prefix (``TP_DB_PREFIX``), so parallel runs
 and developers never see each other's rows; the databases are dropped at the end.
 """
+
 from __future__ import annotations
 
 import logging
@@ -73,7 +74,7 @@ def spark():
 @pytest.fixture(scope="session")
 def airflow_home():
     """A private AIRFLOW_HOME with a migrated SQLite metadata DB, for `dags test` runs."""
-    from trend.local_airflow import prepare_airflow_home
+    from trend_dev.local_airflow import prepare_airflow_home
 
     home = tempfile.mkdtemp(prefix="airflow-home-")
     return prepare_airflow_home(home)

@@ -3,6 +3,7 @@
 Subclasses implement ``respond(method, path, headers, body) -> (status, payload)``; the server
 runs in a thread from construction until ``close()`` (or the end of a ``with`` block).
 """
+
 from __future__ import annotations
 
 import json

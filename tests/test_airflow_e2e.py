@@ -1,12 +1,13 @@
 """Phases 2 and 3 run by Airflow itself (`airflow dags test`) against MariaDB."""
+
 import json
 
 import pytest
 
-from trend.local_airflow import dags_test
-from trend import synthetic
 from trend.db import fetch_all
 from trend.status import CrawlStatus, DatasetStatus, HistoryStatus, SpvpStatus
+from trend_dev import synthetic
+from trend_dev.local_airflow import dags_test
 
 pytestmark = pytest.mark.airflow
 
@@ -22,8 +23,10 @@ def test_crawl_then_dataset_creation_through_airflow(db, airflow_home, tmp_path)
     gb = db["gb_console"]
     cur = gb.cursor()
     cur.execute("INSERT INTO wishlist_to_groups (wishlist_id, group_id, wishlist_name) VALUES (3, 8, 'Audio')")
-    cur.executemany("INSERT INTO summary_wishlist_product_reviews (wishlist_id, mall_id, mall_product_id) "
-                    "VALUES (3, 99, %s)", [(p.mall_product_id,) for p in market.products])
+    cur.executemany(
+        "INSERT INTO summary_wishlist_product_reviews (wishlist_id, mall_id, mall_product_id) VALUES (3, 99, %s)",
+        [(p.mall_product_id,) for p in market.products],
+    )
     gb.commit()
 
     _ok(dags_test(env, "crawl_sync"))

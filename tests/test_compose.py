@@ -1,4 +1,5 @@
 """docker-compose.yaml stays valid (checked with Debian's docker-compose when present)."""
+
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,14 +12,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_compose_file_declares_the_stack():
     services = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())["services"]
-    assert {"mysql", "airflow-scheduler", "airflow-apiserver", "spark-master", "spark-worker",
-            "gremlin-server", "moto"} <= set(services)
+    assert {
+        "mysql",
+        "airflow-scheduler",
+        "airflow-apiserver",
+        "spark-master",
+        "spark-worker",
+        "gremlin-server",
+        "moto",
+    } <= set(services)
 
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
 def test_compose_config_validates():
-    result = subprocess.run(["docker-compose", "-f", str(ROOT / "docker-compose.yaml"), "config", "-q"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.yaml"), "config", "-q"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 

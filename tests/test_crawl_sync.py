@@ -1,15 +1,14 @@
-"""Phase 2 against the real MariaDB: claims, outcomes, errors, cancellations, bad input."""
+"""Crawl sync against the real MariaDB: claims, outcomes, errors, cancellations, bad input."""
+
 import threading
 
-import pytest
-
-from trend import synthetic
 from trend.crawl.claims import claim_new_items, fail_stuck_items, record_outcomes
-from trend.crawl.items import CrawlKind, CrawlOutcome
+from trend.crawl.items import CrawlOutcome
 from trend.crawl.local_source import LocalMarketplaceSource, MarketplaceDump
 from trend.crawl.sync import sync_once
 from trend.db import connect, fetch_all
 from trend.status import CrawlStatus, Mall
+from trend_dev import synthetic
 
 
 def _gb():
@@ -18,15 +17,19 @@ def _gb():
 
 def _insert_products(conn, wishlist_id, ids, mall=Mall.SYNTHETIC):
     cur = conn.cursor()
-    cur.executemany("INSERT INTO summary_wishlist_product_reviews (wishlist_id, mall_id, mall_product_id) "
-                    "VALUES (%s, %s, %s)", [(wishlist_id, mall, pid) for pid in ids])
+    cur.executemany(
+        "INSERT INTO summary_wishlist_product_reviews (wishlist_id, mall_id, mall_product_id) VALUES (%s, %s, %s)",
+        [(wishlist_id, mall, pid) for pid in ids],
+    )
     conn.commit()
 
 
 def _statuses(conn, table="summary_wishlist_product_reviews"):
     conn.commit()
-    return {r["mall_product_id"]: (r["crawl_status"], r["crawl_error"])
-            for r in fetch_all(conn, f"SELECT mall_product_id, crawl_status, crawl_error FROM {table}")}
+    return {
+        r["mall_product_id"]: (r["crawl_status"], r["crawl_error"])
+        for r in fetch_all(conn, f"SELECT mall_product_id, crawl_status, crawl_error FROM {table}")
+    }
 
 
 def test_concurrent_claims_never_overlap(db):
@@ -111,7 +114,7 @@ def test_recording_twice_changes_nothing(db):
         items = claim_new_items(conn).claimed
         outcome = [CrawlOutcome.success(items[0], ["A"])]
         assert record_outcomes(conn, outcome)["SUCCESS"] == 1
-        again = record_outcomes(conn, [CrawlOutcome.error(items[0], "late duplicate")])
+        again = record_outcomes(conn, [CrawlOutcome.failed(items[0], "late duplicate")])
         assert again["skipped"] == 1
     finally:
         conn.close()
@@ -121,8 +124,10 @@ def test_recording_twice_changes_nothing(db):
 def test_items_stuck_in_progress_past_timeout_go_to_error(db):
     _insert_products(db["gb_console"], 1, ["OLD", "NEW"])
     cur = db["gb_console"].cursor()
-    cur.execute("UPDATE summary_wishlist_product_reviews SET crawl_status = 1, claimed_at = "
-                "CASE mall_product_id WHEN 'OLD' THEN NOW(3) - INTERVAL 3 HOUR ELSE NOW(3) END")
+    cur.execute(
+        "UPDATE summary_wishlist_product_reviews SET crawl_status = 1, claimed_at = "
+        "CASE mall_product_id WHEN 'OLD' THEN NOW(3) - INTERVAL 3 HOUR ELSE NOW(3) END"
+    )
     db["gb_console"].commit()
     conn = _gb()
     try:
@@ -139,10 +144,14 @@ def test_category_item_records_found_products(db, tmp_path):
     market = synthetic.generate(seed=5, products_per_category=3, reviews_per_product=1)
     source = LocalMarketplaceSource(MarketplaceDump.load(market.write_dump(tmp_path)), lambda: connect("analyzer_v2"))
     cur = db["gb_console"].cursor()
-    cur.execute("INSERT INTO summary_wishlist_categories (wishlist_id, mall_id, category_code, max_products) "
-                "VALUES (4, 99, 'headphones', 2)")
+    cur.execute(
+        "INSERT INTO summary_wishlist_categories (wishlist_id, mall_id, category_code, max_products) "
+        "VALUES (4, 99, 'headphones', 2)"
+    )
     db["gb_console"].commit()
     sync_once(_gb, source)
-    found = fetch_all(db["gb_console"], "SELECT mall_product_id FROM summary_wishlist_found_products "
-                                        "WHERE wishlist_id = 4 ORDER BY mall_product_id")
+    found = fetch_all(
+        db["gb_console"],
+        "SELECT mall_product_id FROM summary_wishlist_found_products WHERE wishlist_id = 4 ORDER BY mall_product_id",
+    )
     assert [r["mall_product_id"] for r in found] == ["SYN-HEA-0001", "SYN-HEA-0002"]

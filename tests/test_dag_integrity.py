@@ -1,4 +1,5 @@
 """Every DAG file imports cleanly, quickly, and follows the house rules."""
+
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,8 @@ def test_import_times(dagbag):
 def test_house_rules(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
+        assert set(dag.tags) & {"dataset-workflow", "catalog-graph"}, f"{dag_id} names no part in its tags"
+        assert not any(t.startswith(("phase", "issue")) for t in dag.tags), f"{dag_id}: {dag.tags}"
         assert dag.catchup is False, f"{dag_id} must not catch up"
         assert dag.max_active_runs == 1, f"{dag_id} runs must not overlap"
         for task in dag.tasks:

@@ -1,16 +1,23 @@
-"""Phase 3 against the real MariaDB: dataset creation and history reconciliation."""
+"""Dataset creation against the real MariaDB: dataset creation and history reconciliation."""
+
 import json
 
 import pytest
 
-from trend import synthetic
 from trend.crawl.local_source import LocalMarketplaceSource, MarketplaceDump
 from trend.crawl.sync import sync_once
-from trend.datasets import (DatasetSettings, MalformedSettings, UnknownWishlist, WishlistNotReady,
-                            create_datasets_for_wishlist,
-                            ready_wishlists, sync_dataset_histories)
+from trend.datasets import (
+    DatasetSettings,
+    MalformedSettings,
+    UnknownWishlist,
+    WishlistNotReady,
+    create_datasets_for_wishlist,
+    ready_wishlists,
+    sync_dataset_histories,
+)
 from trend.db import connect, fetch_all, table
-from trend.status import CrawlStatus, DatasetStatus, HistoryStatus, Mall, SpvpStatus
+from trend.status import DatasetStatus, HistoryStatus, SpvpStatus
+from trend_dev import synthetic
 
 
 @pytest.fixture
@@ -19,12 +26,19 @@ def crawled_wishlist(db, tmp_path):
     market = synthetic.generate(seed=11, products_per_category=2, reviews_per_product=2)
     gb = db["gb_console"]
     cur = gb.cursor()
-    cur.executemany("INSERT INTO wishlist_to_groups (wishlist_id, group_id, wishlist_name, viewpoint_category_id) "
-                    "VALUES (%s, %s, %s, %s)", [(7, 1, "Audio", 5), (7, 2, "Audio (team B)", None)])
-    cur.executemany("INSERT INTO summary_wishlist_product_reviews (wishlist_id, mall_id, mall_product_id) "
-                    "VALUES (7, 99, %s)", [("SYN-HEA-0001",), ("SYN-SPE-0002",)])
-    cur.execute("INSERT INTO summary_wishlist_categories (wishlist_id, mall_id, category_code, max_products) "
-                "VALUES (7, 99, 'smartwatches', 1)")
+    cur.executemany(
+        "INSERT INTO wishlist_to_groups (wishlist_id, group_id, wishlist_name, viewpoint_category_id) "
+        "VALUES (%s, %s, %s, %s)",
+        [(7, 1, "Audio", 5), (7, 2, "Audio (team B)", None)],
+    )
+    cur.executemany(
+        "INSERT INTO summary_wishlist_product_reviews (wishlist_id, mall_id, mall_product_id) VALUES (7, 99, %s)",
+        [("SYN-HEA-0001",), ("SYN-SPE-0002",)],
+    )
+    cur.execute(
+        "INSERT INTO summary_wishlist_categories (wishlist_id, mall_id, category_code, max_products) "
+        "VALUES (7, 99, 'smartwatches', 1)"
+    )
     gb.commit()
     source = LocalMarketplaceSource(MarketplaceDump.load(market.write_dump(tmp_path)), lambda: connect("analyzer_v2"))
     sync_once(lambda: connect("gb_console"), source)
@@ -54,7 +68,8 @@ def test_creates_dataset_and_history_per_group_with_product_ids(db, crawled_wish
     assert [d["viewpoint_category_id"] for d in datasets] == [5, None]
     histories = fetch_all(db["gb_console"], "SELECT * FROM wishlist_dataset_histories ORDER BY id")
     assert [(h["dataset_id"], h["status"], h["spvp_status"]) for h in histories] == [
-        (d["id"], HistoryStatus.PENDING, SpvpStatus.WAITING) for d in datasets]
+        (d["id"], HistoryStatus.PENDING, SpvpStatus.WAITING) for d in datasets
+    ]
 
 
 def test_rerun_creates_nothing_twice(db, crawled_wishlist):
@@ -106,29 +121,37 @@ def test_histories_follow_datasets_idempotently(db, crawled_wishlist):
     try:
         first, second = create_datasets_for_wishlist(conn, 7)
         cur = conn.cursor()
-        cur.execute(f"UPDATE {table('ds_analyzer', 'datasets')} SET status = "
-                    "CASE id WHEN %s THEN 3 ELSE 9 END", (first.dataset_id,))
+        cur.execute(
+            f"UPDATE {table('ds_analyzer', 'datasets')} SET status = CASE id WHEN %s THEN 3 ELSE 9 END",
+            (first.dataset_id,),
+        )
         conn.commit()
         changes = sync_dataset_histories(conn)
         assert sync_dataset_histories(conn) == []
     finally:
         conn.close()
     assert {(c.dataset_id, c.status, c.spvp_status) for c in changes} == {
-        (first.dataset_id, (1, 3), (1, 2)), (second.dataset_id, (1, 9), (1, 1))}
+        (first.dataset_id, (1, 3), (1, 2)),
+        (second.dataset_id, (1, 9), (1, 1)),
+    }
     rows = fetch_all(db["gb_console"], "SELECT dataset_id, status, spvp_status FROM wishlist_dataset_histories")
     assert {(r["dataset_id"], r["status"], r["spvp_status"]) for r in rows} == {
         (first.dataset_id, HistoryStatus.COMPLETED, SpvpStatus.PROCESSING),
-        (second.dataset_id, HistoryStatus.FAILED, SpvpStatus.WAITING)}
+        (second.dataset_id, HistoryStatus.FAILED, SpvpStatus.WAITING),
+    }
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "must be a JSON object"),
-    ('{"product_ids": []}', "non-empty list"),
-    ('{"wishlist_id": 3}', "non-empty list"),
-    ('{"product_ids": [1, "2"]}', "positive integers"),
-    ('{"product_ids": [1, true]}', "positive integers"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"product_ids": []}', "non-empty list"),
+        ('{"wishlist_id": 3}', "non-empty list"),
+        ('{"product_ids": [1, "2"]}', "positive integers"),
+        ('{"product_ids": [1, true]}', "positive integers"),
+    ],
+)
 def test_malformed_settings_are_rejected_clearly(raw, message):
     with pytest.raises(MalformedSettings, match=f"dataset 42: .*{message}"):
         DatasetSettings.parse(raw, dataset_id=42)

@@ -1,4 +1,5 @@
 """The Crawler Service client against a real local HTTP server."""
+
 import pytest
 
 from tests.local_http import LocalJsonServer
@@ -30,9 +31,15 @@ class FakeCrawlerService(LocalJsonServer):
         if self.polls_until_done > 0:
             self.polls_until_done -= 1
             return 200, {"status": "running", "items": []}
-        items = [{"ref": i["ref"], "status": self.item_status.get(i["target"], "success"),
-                  "error": "blocked by mall" if self.item_status.get(i["target"]) == "error" else None,
-                  "found_products": [i["target"]]} for i in self.items]
+        items = [
+            {
+                "ref": i["ref"],
+                "status": self.item_status.get(i["target"], "success"),
+                "error": "blocked by mall" if self.item_status.get(i["target"]) == "error" else None,
+                "found_products": [i["target"]],
+            }
+            for i in self.items
+        ]
         return 200, {"status": self.job_status, "items": items}
 
 
@@ -49,13 +56,16 @@ def service_factory():
         service.close()
 
 
-ITEMS = [CrawlItem(CrawlKind.PRODUCT_REVIEWS, 1, 10, Mall.RAKUTEN, "P-1", 50),
-         CrawlItem(CrawlKind.SEARCH_QUERY, 2, 10, Mall.RAKUTEN, "earbuds", 5)]
+ITEMS = [
+    CrawlItem(CrawlKind.PRODUCT_REVIEWS, 1, 10, Mall.RAKUTEN, "P-1", 50),
+    CrawlItem(CrawlKind.SEARCH_QUERY, 2, 10, Mall.RAKUTEN, "earbuds", 5),
+]
 
 
 def _client(url, **kwargs):
-    return HttpCrawlerClient(HttpCrawlerConfig(base_url=url, token="s3cret", backoff_base=0.01,
-                                               poll_interval=0.01, **kwargs))
+    return HttpCrawlerClient(
+        HttpCrawlerConfig(base_url=url, token="s3cret", backoff_base=0.01, poll_interval=0.01, **kwargs)
+    )
 
 
 def test_submit_retries_on_503_then_polls_to_done(service_factory):
@@ -65,8 +75,13 @@ def test_submit_retries_on_503_then_polls_to_done(service_factory):
     assert outcomes[1].found_products == ["earbuds"] and outcomes[0].job_id == "job-1"
     assert [r[0] for r in service.requests] == ["POST"] * 3 + ["GET"] * 3
     assert all(r[2] == "Bearer s3cret" for r in service.requests)
-    assert service.items[0] == {"ref": "product_reviews:1", "kind": "product_reviews",
-                                "mall_id": Mall.RAKUTEN, "target": "P-1", "limit": 50}
+    assert service.items[0] == {
+        "ref": "product_reviews:1",
+        "kind": "product_reviews",
+        "mall_id": Mall.RAKUTEN,
+        "target": "P-1",
+        "limit": 50,
+    }
 
 
 def test_per_item_errors_and_cancellations_are_kept(service_factory):

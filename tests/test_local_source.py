@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from trend import embeddings, synthetic
+from trend import embeddings
 from trend.crawl.items import CrawlItem, CrawlKind, InvalidCrawlItem
-from trend.crawl.local_source import (DumpFormatError, LocalMarketplaceSource, MarketplaceDump,
-                                      crawl_all_reviews)
+from trend.crawl.local_source import DumpFormatError, LocalMarketplaceSource, MarketplaceDump, crawl_all_reviews
 from trend.db import connect, fetch_all
 from trend.status import CrawlStatus, Mall
+from trend_dev import synthetic
 
 SEMEVAL = """<?xml version="1.0" encoding="UTF-8"?>
 <Reviews>
@@ -41,11 +41,15 @@ def test_dump_roundtrip_loads_products_reviews_and_embeddings(db, tmp_path):
     assert stats.reviews_added == len(market.reviews)
     assert stats.sentences_added == market.sentence_count()
 
-    rows = fetch_all(db["analyzer_v2"], "SELECT s.text, s.embedding, s.embedding_dim, r.mall_review_id, "
-                     "s.sentence_index FROM review_sentences s JOIN reviews r ON r.id = s.review_id")
+    rows = fetch_all(
+        db["analyzer_v2"],
+        "SELECT s.text, s.embedding, s.embedding_dim, r.mall_review_id, "
+        "s.sentence_index FROM review_sentences s JOIN reviews r ON r.id = s.review_id",
+    )
     truth = market.truth()
     assert {(r["mall_review_id"], r["sentence_index"]): r["text"] for r in rows} == {
-        k: s.text for k, s in truth.items()}
+        k: s.text for k, s in truth.items()
+    }
     vector = embeddings.from_blob(rows[0]["embedding"])
     assert rows[0]["embedding_dim"] == 384 and abs(np.linalg.norm(vector) - 1) < 1e-3
 
@@ -80,16 +84,21 @@ def test_semeval_xml_products_from_rid_prefix(db, tmp_path):
 
 
 def test_malformed_dump_names_file_and_line(tmp_path):
-    (tmp_path / "reviews.jsonl").write_text('{"mall_id": 99, "mall_review_id": "a", "mall_product_id": "p", "body": "x"}\n{oops\n')
+    (tmp_path / "reviews.jsonl").write_text(
+        '{"mall_id": 99, "mall_review_id": "a", "mall_product_id": "p", "body": "x"}\n{oops\n'
+    )
     with pytest.raises(DumpFormatError, match=r"reviews.jsonl:2"):
         MarketplaceDump.load(tmp_path)
 
 
-@pytest.mark.parametrize("item, reason", [
-    (CrawlItem(CrawlKind.PRODUCT, 1, 1, 12345, "X"), "unknown mall_id 12345"),
-    (CrawlItem(CrawlKind.SEARCH_QUERY, 2, 1, Mall.RAKUTEN, "   "), "empty keyword"),
-    (CrawlItem(CrawlKind.CATEGORY, 3, 1, Mall.RAKUTEN, "tv", limit=0), "max_products must be positive"),
-])
+@pytest.mark.parametrize(
+    "item, reason",
+    [
+        (CrawlItem(CrawlKind.PRODUCT, 1, 1, 12345, "X"), "unknown mall_id 12345"),
+        (CrawlItem(CrawlKind.SEARCH_QUERY, 2, 1, Mall.RAKUTEN, "   "), "empty keyword"),
+        (CrawlItem(CrawlKind.CATEGORY, 3, 1, Mall.RAKUTEN, "tv", limit=0), "max_products must be positive"),
+    ],
+)
 def test_invalid_items_are_rejected_with_a_reason(item, reason):
     with pytest.raises(InvalidCrawlItem, match=reason):
         item.validate()

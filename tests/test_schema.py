@@ -6,21 +6,37 @@ from trend.db import connect, fetch_all
 def _tables(logical):
     conn = connect(logical)
     try:
-        rows = fetch_all(conn, "SELECT table_name AS t FROM information_schema.tables "
-                               "WHERE table_schema = %s", (db_name(logical),))
+        rows = fetch_all(
+            conn, "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = %s", (db_name(logical),)
+        )
         return {r["t"] for r in rows}
     finally:
         conn.close()
 
 
 def test_every_workflow_table_exists(databases):
-    assert {"wishlist_to_groups", "summary_wishlist_products", "summary_wishlist_product_reviews",
-            "summary_wishlist_categories", "summary_wishlist_search_queries",
-            "wishlist_dataset_histories"} <= _tables("gb_console")
+    assert {
+        "wishlist_to_groups",
+        "summary_wishlist_products",
+        "summary_wishlist_product_reviews",
+        "summary_wishlist_categories",
+        "summary_wishlist_search_queries",
+        "wishlist_dataset_histories",
+    } <= _tables("gb_console")
     assert {"products", "reviews", "review_sentences"} <= _tables("analyzer_v2")
-    assert {"datasets", "products", "product_details", "product_similarities", "ai_viewpoints",
-            "review_sentence_aivp", "reviews", "review_sentences", "specific_viewpoints",
-            "viewpoint_categories", "review_sentence_spvp"} <= _tables("ds_analyzer")
+    assert {
+        "datasets",
+        "products",
+        "product_details",
+        "product_similarities",
+        "ai_viewpoints",
+        "review_sentence_aivp",
+        "reviews",
+        "review_sentences",
+        "specific_viewpoints",
+        "viewpoint_categories",
+        "review_sentence_spvp",
+    } <= _tables("ds_analyzer")
 
 
 def test_applying_twice_changes_nothing(databases):
@@ -36,9 +52,7 @@ def test_migrations_are_recorded_with_checksums(databases):
     finally:
         conn.close()
     files = schema.discover("ds_analyzer")
-    assert [(r["version"], r["name"], r["checksum"]) for r in rows] == [
-        (m.version, m.name, m.checksum) for m in files
-    ]
+    assert [(r["version"], r["name"], r["checksum"]) for r in rows] == [(m.version, m.name, m.checksum) for m in files]
 
 
 def test_edited_migration_is_refused(databases, tmp_path, monkeypatch):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Phase 4 in the demo: analyzer_batch through Airflow (SparkSubmitOperator, local master),
+# The demo's analyzer step: analyzer_batch through Airflow (SparkSubmitOperator, local master),
 # then the clusters of every dataset with their labels and sizes.
 set -euo pipefail
 : "${PY:?PY must point at the venv python}"

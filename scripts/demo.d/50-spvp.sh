@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 "$PY" -m trend.spvp.load_viewpoints include/viewpoints/synthetic.yaml
-"$PY" -m trend.spvp.demo prepare --category synthetic-electronics
+"$PY" -m trend_dev.spvp_demo prepare --category synthetic-electronics
 dag spvp_batch
 grep -h "spvp_batch: dataset" "$DEMO_DIR/logs/spvp_batch.log" | sed "s/^.*spvp_batch: /  job: /; s/ \[airflow.*$//" || true
-"$PY" -m trend.spvp.demo report --category synthetic-electronics
+"$PY" -m trend_dev.spvp_demo report --category synthetic-electronics

@@ -36,17 +36,17 @@ if ! declare -F dag >/dev/null; then  # run alone: a minimal `dag` helper
   }
 fi
 
-"$PY" -m trend.catalog_graph.demo seed
+"$PY" -m trend_dev.catalog_demo seed
 if [ -n "${AIRFLOW_HOME:-}" ]; then
   echo "--- catalog_graph_recompute, full_rebuild of catalog 'demo' (Airflow)"
   dag catalog_graph_recompute '{"mode": "full_rebuild", "catalog_id": "demo"}'
-  "$PY" -m trend.catalog_graph.demo change
+  "$PY" -m trend_dev.catalog_demo change
   echo "--- catalog_graph_recompute, consuming the change message (Airflow)"
   dag catalog_graph_recompute '{"mode": "consume", "max_messages": 10}'
   echo "--- catalog_graph_consistency_check (Airflow)"
   dag catalog_graph_consistency_check '{"catalog_ids": ["demo"], "repair": false}'
-  "$PY" -m trend.catalog_graph.demo report
+  "$PY" -m trend_dev.catalog_demo report
 else
   echo "catalog demo: AIRFLOW_HOME not set; running the in-process demo instead"
-  CATALOG_GRAPH_SQLITE="$DEMO_DIR/catalog_graph_inprocess.sqlite" "$PY" -m trend.catalog_graph.demo
+  CATALOG_GRAPH_SQLITE="$DEMO_DIR/catalog_graph_inprocess.sqlite" "$PY" -m trend_dev.catalog_demo
 fi

@@ -1,4 +1,5 @@
 """Fixtures for analyzer tests: a small synthetic marketplace in analyzer_v2, datasets rows."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from trend import embeddings, synthetic
+from trend import embeddings
 from trend.crawl.local_source import MarketplaceDump, crawl_all_reviews
 from trend.db import connect, fetch_all
+from trend_dev import synthetic
 
 # Spark's Python workers must run this interpreter (pandas, numpy), not the system python3.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -34,15 +36,18 @@ def small_market(seed: int = 11):
 def market_ids(db, tmp_path):
     """Loads a 3 categories × 2 products × 6 reviews market; returns analyzer_v2 product ids."""
     market = small_market()
-    stats = crawl_all_reviews(MarketplaceDump.load(market.write_dump(tmp_path / "dump")),
-                              lambda: connect("analyzer_v2"), encode=cached_encode)
+    stats = crawl_all_reviews(
+        MarketplaceDump.load(market.write_dump(tmp_path / "dump")), lambda: connect("analyzer_v2"), encode=cached_encode
+    )
     return sorted(set(stats.product_ids))
 
 
 def create_dataset(conn, settings, name: str = "test dataset") -> int:
     cur = conn.cursor()
-    cur.execute("INSERT INTO datasets (name, group_id, settings) VALUES (%s, %s, %s)",
-                (name, 1, settings if isinstance(settings, str) else json.dumps(settings)))
+    cur.execute(
+        "INSERT INTO datasets (name, group_id, settings) VALUES (%s, %s, %s)",
+        (name, 1, settings if isinstance(settings, str) else json.dumps(settings)),
+    )
     conn.commit()
     return int(cur.lastrowid)
 
@@ -52,8 +57,15 @@ def dataset_row(conn, dataset_id: int) -> dict:
     return fetch_all(conn, "SELECT * FROM datasets WHERE id = %s", (dataset_id,))[0]
 
 
-RESULT_TABLES = ("products", "product_details", "product_similarities", "ai_viewpoints",
-                 "review_sentence_aivp", "reviews", "review_sentences")
+RESULT_TABLES = (
+    "products",
+    "product_details",
+    "product_similarities",
+    "ai_viewpoints",
+    "review_sentence_aivp",
+    "reviews",
+    "review_sentences",
+)
 
 
 def result_rows(conn, dataset_id: int) -> dict[str, list[tuple]]:
@@ -70,7 +82,7 @@ def result_rows(conn, dataset_id: int) -> dict[str, list[tuple]]:
 @pytest.fixture(scope="session")
 def spark(spark):
     """The shared session, with plugins/trend shipped to its Python workers (as --py-files does)."""
-    from trend.analyzer.packaging import ensure_workers_have_code
+    from trend.pyfiles import ensure_workers_have_code
 
     ensure_workers_have_code(spark)
     return spark

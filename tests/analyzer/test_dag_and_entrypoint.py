@@ -1,12 +1,12 @@
 """The DAG's shape, its task helpers, the Spark entrypoint's arguments and the docs table."""
+
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from trend.analyzer import airflow_ops
+from trend.analyzer import airflow_tasks
 from trend.analyzer.docs import error_code_table
 from trend.analyzer.job import RunResult
 from trend.config import REPO_ROOT, ConfigError
@@ -39,32 +39,29 @@ def test_dag_wires_find_package_submit_then_sync(dag):
 
 
 def test_plan_gives_one_submission_per_dataset():
-    plans = airflow_ops.submissions([4, 9], "/tmp/trend.zip", {"k_max": 8, "force": True})
+    plans = airflow_tasks.submissions([4, 9], "/tmp/trend.zip", {"k_max": 8, "force": True})
     assert plans == [
-        {"application_args": ["--dataset-id", "4", "--set", "force=true", "--set", "k_max=8"],
-         "py_files": "/tmp/trend.zip"},
-        {"application_args": ["--dataset-id", "9", "--set", "force=true", "--set", "k_max=8"],
-         "py_files": "/tmp/trend.zip"},
+        {
+            "application_args": ["--dataset-id", "4", "--set", "force=true", "--set", "k_max=8"],
+            "py_files": "/tmp/trend.zip",
+        },
+        {
+            "application_args": ["--dataset-id", "9", "--set", "force=true", "--set", "k_max=8"],
+            "py_files": "/tmp/trend.zip",
+        },
     ]
-    assert airflow_ops.submissions([], "/tmp/trend.zip", None) == []
-
-
-def test_packaged_code_holds_the_trend_package():
-    path = airflow_ops.package_code("manual__2026-01-01T00:00:00+00:00")
-    names = zipfile.ZipFile(path).namelist()
-    assert "trend/analyzer/job.py" in names and "trend/status.py" in names
-    assert not any(n.endswith(".pyc") for n in names)
+    assert airflow_tasks.submissions([], "/tmp/trend.zip", None) == []
 
 
 def test_submit_env_carries_credentials_without_templating(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_MYSQL_DS_ANALYZER", "mysql://analyst:p%40ss@db.internal:3307/x")
     monkeypatch.setenv("AIRFLOW_CONN_OPENAI_DEFAULT", '{"conn_type": "generic", "password": "sk-abc"}')
-    env = airflow_ops.submit_env()
+    env = airflow_tasks.submit_env()
     assert env["MYSQL_URL"] == "mysql://analyst:p%40ss@db.internal:3307"
     assert env["OPENAI_API_KEY"] == "sk-abc"
     assert Path(env["PYSPARK_PYTHON"]).name.startswith("python")
     assert env["PATH"].split(":")[0] == str(Path(env["PYSPARK_PYTHON"]).parent)
-    assert "env_vars" in airflow_ops.AnalyzerSubmitOperator.template_fields  # hence: set in execute
+    assert "env_vars" in airflow_tasks.AnalyzerSubmitOperator.template_fields  # hence: set in execute
 
 
 def _entrypoint():
@@ -80,16 +77,18 @@ def test_entrypoint_reads_config_file_and_overrides(tmp_path):
     job = _entrypoint()
     config_file = tmp_path / "analyzer.json"
     config_file.write_text('{"k_max": 7, "llm_model": "gpt-x"}')
-    args = job.parse_args(["--dataset-id", "12", "--config", str(config_file), "--set", "k_max=9",
-                           "--set", "similarity_method=lsh"])
+    args = job.parse_args(
+        ["--dataset-id", "12", "--config", str(config_file), "--set", "k_max=9", "--set", "similarity_method=lsh"]
+    )
     config = job.load_config(args)
     assert (args.dataset_id, config.k_max, config.llm_model, config.similarity_method) == (12, 9, "gpt-x", "lsh")
     with pytest.raises(ConfigError):
         job.load_config(job.parse_args(["--dataset-id", "1", "--set", "password=x"]))
 
 
-@pytest.mark.parametrize("status, code, expected", [(3, None, 0), (9, 1003, 0), (9, 2002, 1),
-                                                    (9, 3002, 1), (None, 1007, 2)])
+@pytest.mark.parametrize(
+    "status, code, expected", [(3, None, 0), (9, 1003, 0), (9, 2002, 1), (9, 3002, 1), (None, 1007, 2)]
+)
 def test_entrypoint_exit_codes(status, code, expected):
     assert _entrypoint().exit_code(RunResult(1, status, code)) == expected
 

@@ -1,17 +1,18 @@
 """The whole job against MariaDB and the local SparkSession: results, lifecycle, failures."""
+
 from __future__ import annotations
 
-import pytest
-
 import json
+
+import pytest
 
 from tests.analyzer.conftest import create_dataset, dataset_row, result_rows
 from tests.analyzer.test_labelling_openai import FakeOpenAI, _completion
 from trend.analyzer.job import run
-from trend.datasets import sync_dataset_histories
 from trend.analyzer.labelling import TfidfLabeller
 from trend.analyzer.publish import STAGED
 from trend.analyzer.settings import AnalyzerConfig
+from trend.datasets import sync_dataset_histories
 from trend.db import fetch_all
 from trend.status import FAILED_PROGRESS, DatasetStatus, ErrorCode, HistoryStatus, SpvpStatus
 
@@ -34,16 +35,20 @@ class ProgressWatchingLabeller(TfidfLabeller):
 
 def _add_history(gb, dataset_id: int) -> None:
     cur = gb.cursor()
-    cur.execute("INSERT INTO wishlist_dataset_histories (wishlist_id, group_id, dataset_id, snapshot_key) "
-                "VALUES (1, 1, %s, %s)", (dataset_id, f"{dataset_id:064d}"))
+    cur.execute(
+        "INSERT INTO wishlist_dataset_histories (wishlist_id, group_id, dataset_id, snapshot_key) "
+        "VALUES (1, 1, %s, %s)",
+        (dataset_id, f"{dataset_id:064d}"),
+    )
     gb.commit()
 
 
 def _history_after_sync(gb, dataset_id: int) -> tuple[int, int]:
     sync_dataset_histories(gb)
     gb.commit()
-    row = fetch_all(gb, "SELECT status, spvp_status FROM wishlist_dataset_histories WHERE dataset_id = %s",
-                    (dataset_id,))[0]
+    row = fetch_all(
+        gb, "SELECT status, spvp_status FROM wishlist_dataset_histories WHERE dataset_id = %s", (dataset_id,)
+    )[0]
     return row["status"], row["spvp_status"]
 
 
@@ -74,17 +79,24 @@ def test_analysis_writes_every_result_table(db, market_ids, spark):
     # every product keeps its top-k (k=5, 6 products → 5 partners each), best first
     assert len(rows["product_similarities"]) == len(market_ids) * 5
     # sentences: non-noise ones point at their cluster's viewpoint, noise ones at none
-    viewpoint_of_cluster = {r["cluster_id"]: r["id"] for r in fetch_all(
-        ds, "SELECT id, cluster_id FROM ai_viewpoints WHERE dataset_id = %s", (dataset_id,))}
-    sentences = fetch_all(ds, "SELECT sentence_id, cluster_id, is_noise, ai_viewpoint_id, sentiment "
-                              "FROM review_sentences WHERE dataset_id = %s", (dataset_id,))
+    viewpoint_of_cluster = {
+        r["cluster_id"]: r["id"]
+        for r in fetch_all(ds, "SELECT id, cluster_id FROM ai_viewpoints WHERE dataset_id = %s", (dataset_id,))
+    }
+    sentences = fetch_all(
+        ds,
+        "SELECT sentence_id, cluster_id, is_noise, ai_viewpoint_id, sentiment "
+        "FROM review_sentences WHERE dataset_id = %s",
+        (dataset_id,),
+    )
     for s in sentences:
         expected = None if s["is_noise"] else viewpoint_of_cluster[s["cluster_id"]]
         assert s["ai_viewpoint_id"] == expected
         assert s["sentiment"] in ("positive", "negative", "neutral")
     assert len(rows["review_sentence_aivp"]) == sum(1 for s in sentences if not s["is_noise"])
-    sizes = fetch_all(ds, "SELECT SUM(sentence_count) AS n FROM ai_viewpoints WHERE dataset_id = %s",
-                      (dataset_id,))[0]["n"]
+    sizes = fetch_all(ds, "SELECT SUM(sentence_count) AS n FROM ai_viewpoints WHERE dataset_id = %s", (dataset_id,))[0][
+        "n"
+    ]
     assert sizes == len(rows["review_sentence_aivp"])
     assert _staging_rows(ds) == 0
     assert _history_after_sync(db["gb_console"], dataset_id) == (HistoryStatus.COMPLETED, SpvpStatus.PROCESSING)
@@ -107,13 +119,16 @@ def test_failure_mid_publish_keeps_the_previous_results(db, market_ids, spark):
     assert broken.status == DatasetStatus.FAILED
     row = dataset_row(ds, dataset_id)
     assert (row["status"], row["progress"], row["error_code"]) == (
-        DatasetStatus.FAILED, FAILED_PROGRESS, ErrorCode.DATABASE_WRITE_FAILED)
+        DatasetStatus.FAILED,
+        FAILED_PROGRESS,
+        ErrorCode.DATABASE_WRITE_FAILED,
+    )
     assert "publish:ai_viewpoints" in row["error_message"]
     assert result_rows(ds, dataset_id) == before  # old rows intact, nothing half-replaced
     assert _staging_rows(ds) == 0
 
     # bad input on another dataset over the same products leaves this one alone
-    other = create_dataset(ds, {"product_ids": market_ids + [999999]})
+    other = create_dataset(ds, {"product_ids": [*market_ids, 999999]})
     assert run(spark, other, FAST).error_code == ErrorCode.PRODUCTS_WITHOUT_REVIEWS
     assert result_rows(ds, dataset_id) == before
 
@@ -138,25 +153,31 @@ def test_llm_labels_are_paid_once_and_budget_failures_are_recorded(db, market_id
     monkeypatch.setenv("TP_TEST_LLM_KEY", "sk-test")
     reply = (200, _completion(json.dumps({"name": "Aspect", "description": "What reviews discuss."})))
     with FakeOpenAI([], default=reply) as server:
-        config = FAST.replace(llm_base_url=server.base_url, llm_api_key_env="TP_TEST_LLM_KEY",
-                              llm_model="test-model", llm_backoff_seconds=0.01)
+        config = FAST.replace(
+            llm_base_url=server.base_url,
+            llm_api_key_env="TP_TEST_LLM_KEY",
+            llm_model="test-model",
+            llm_backoff_seconds=0.01,
+        )
         dataset_id = create_dataset(ds, {"product_ids": market_ids})
         first = run(spark, dataset_id, config)
         paid = len(server.requests)
         rerun = run(spark, dataset_id, config.replace(force=True))
         starved = create_dataset(ds, {"product_ids": market_ids})
-        broke = run(spark, starved, config.replace(llm_token_budget=100, llm_model="other-model"))
+        run(spark, starved, config.replace(llm_token_budget=100, llm_model="other-model"))
 
     assert first.ok and paid == first.k
     assert {c.source for c in first.clusters} == {"openai"}
     assert rerun.ok and len(server.requests) == paid  # the rerun found every label in the cache
     assert {c.source for c in rerun.clusters} == {"cache"}
-    names = fetch_all(ds, "SELECT DISTINCT name, label_source FROM ai_viewpoints WHERE dataset_id = %s",
-                      (dataset_id,))
+    names = fetch_all(ds, "SELECT DISTINCT name, label_source FROM ai_viewpoints WHERE dataset_id = %s", (dataset_id,))
     assert names == [{"name": "Aspect", "label_source": "cache"}]
     row = dataset_row(ds, starved)
     assert (row["status"], row["error_code"], row["progress"]) == (
-        DatasetStatus.FAILED, ErrorCode.LLM_BUDGET_EXHAUSTED, FAILED_PROGRESS)
+        DatasetStatus.FAILED,
+        ErrorCode.LLM_BUDGET_EXHAUSTED,
+        FAILED_PROGRESS,
+    )
     assert all(rows == [] for rows in result_rows(ds, starved).values())
 
 
@@ -173,15 +194,18 @@ def _product_without_reviews(av):
     return int(cur.lastrowid)
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("settings not an object", ErrorCode.MALFORMED_SETTINGS),
-    ("product ids not integers", ErrorCode.MALFORMED_SETTINGS),
-    ("no products", ErrorCode.MALFORMED_SETTINGS),
-    ("only unknown products", ErrorCode.EMPTY_DATASET),
-    ("a product without reviews", ErrorCode.PRODUCTS_WITHOUT_REVIEWS),
-    ("a missing embedding", ErrorCode.MISSING_EMBEDDINGS),
-    ("a short embedding", ErrorCode.EMBEDDING_DIMENSION_MISMATCH),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("settings not an object", ErrorCode.MALFORMED_SETTINGS),
+        ("product ids not integers", ErrorCode.MALFORMED_SETTINGS),
+        ("no products", ErrorCode.MALFORMED_SETTINGS),
+        ("only unknown products", ErrorCode.EMPTY_DATASET),
+        ("a product without reviews", ErrorCode.PRODUCTS_WITHOUT_REVIEWS),
+        ("a missing embedding", ErrorCode.MISSING_EMBEDDINGS),
+        ("a short embedding", ErrorCode.EMBEDDING_DIMENSION_MISMATCH),
+    ],
+)
 def test_bad_input_fails_with_a_clear_code_and_loses_nothing(db, market_ids, spark, case, expected):
     ds, av = db["ds_analyzer"], db["analyzer_v2"]
     settings = {"product_ids": market_ids}
@@ -194,7 +218,7 @@ def test_bad_input_fails_with_a_clear_code_and_loses_nothing(db, market_ids, spa
     elif case == "only unknown products":
         settings = {"product_ids": [_product_without_reviews(av)]}
     elif case == "a product without reviews":
-        settings = {"product_ids": market_ids + [_product_without_reviews(av)]}
+        settings = {"product_ids": [*market_ids, _product_without_reviews(av)]}
     elif case == "a missing embedding":
         _break_one_embedding(av, None)
     elif case == "a short embedding":
@@ -205,8 +229,7 @@ def test_bad_input_fails_with_a_clear_code_and_loses_nothing(db, market_ids, spa
     result = run(spark, dataset_id, FAST)
 
     row = dataset_row(ds, dataset_id)
-    assert (row["status"], row["progress"], row["error_code"]) == (
-        DatasetStatus.FAILED, FAILED_PROGRESS, expected)
+    assert (row["status"], row["progress"], row["error_code"]) == (DatasetStatus.FAILED, FAILED_PROGRESS, expected)
     assert result.error_code == expected and row["error_message"]
     assert all(rows == [] for rows in result_rows(ds, dataset_id).values())
     av.commit()

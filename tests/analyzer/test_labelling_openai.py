@@ -1,4 +1,5 @@
 """The OpenAI labeller against a real local HTTP server speaking the chat-completions API."""
+
 from __future__ import annotations
 
 import json
@@ -12,15 +13,20 @@ from trend.analyzer.settings import AnalyzerConfig
 from trend.db import connect
 from trend.status import ErrorCode
 
-CLUSTER = ClusterSummary(3, 12, ["battery", "charge", "lasts"],
-                         ["The battery lasts all day.", "Battery life is outstanding."])
+CLUSTER = ClusterSummary(
+    3, 12, ["battery", "charge", "lasts"], ["The battery lasts all day.", "Battery life is outstanding."]
+)
 
 
 def _completion(content: str, tokens: int = 60) -> dict:
-    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "test-model",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": tokens - 10, "completion_tokens": 10, "total_tokens": tokens}}
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": tokens - 10, "completion_tokens": 10, "total_tokens": tokens},
+    }
 
 
 class FakeOpenAI(LocalJsonServer):
@@ -38,8 +44,13 @@ class FakeOpenAI(LocalJsonServer):
 
 
 def _config(server, **overrides) -> AnalyzerConfig:
-    values = dict(llm_base_url=server.base_url, llm_model="test-model", llm_api_key_env="TP_TEST_LLM_KEY",
-                  llm_backoff_seconds=0.01, llm_max_retries=2)
+    values = dict(
+        llm_base_url=server.base_url,
+        llm_model="test-model",
+        llm_api_key_env="TP_TEST_LLM_KEY",
+        llm_backoff_seconds=0.01,
+        llm_max_retries=2,
+    )
     values.update(overrides)
     return AnalyzerConfig(**values)
 
@@ -57,8 +68,7 @@ def test_success_sends_a_deterministic_json_request():
     with FakeOpenAI([(200, _completion(GOOD))]) as server:
         labeller = OpenAILabeller(_config(server))
         label = labeller.label(CLUSTER)
-    assert (label.name, label.description, label.source) == ("Battery life", "How long the battery lasts.",
-                                                             "openai")
+    assert (label.name, label.description, label.source) == ("Battery life", "How long the battery lasts.", "openai")
     request = server.requests[0]
     assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sk-test"
     assert request["body"]["temperature"] == 0 and request["body"]["model"] == "test-model"
@@ -81,8 +91,10 @@ def test_retries_run_out():
     assert err.value.code is ErrorCode.LLM_REQUEST_FAILED and len(server.requests) == 3
 
 
-@pytest.mark.parametrize("content", ["not json at all", json.dumps(["a list"]),
-                                     json.dumps({"description": "no name"}), json.dumps({"name": "x"})])
+@pytest.mark.parametrize(
+    "content",
+    ["not json at all", json.dumps(["a list"]), json.dumps({"description": "no name"}), json.dumps({"name": "x"})],
+)
 def test_malformed_output_is_rejected(content):
     with FakeOpenAI([(200, _completion(content))]) as server:
         with pytest.raises(AnalysisError) as err:

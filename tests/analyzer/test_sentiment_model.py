@@ -1,4 +1,5 @@
 """The transformers path: a tiny randomly initialised model saved to disk, run through Spark."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,9 +21,17 @@ def tiny_model(tmp_path_factory):
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, ".", "!"]) + "\n")
     BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(folder)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(WORDS) + 7, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64, num_labels=2,
-                        id2label={0: "NEGATIVE", 1: "POSITIVE"}, label2id={"NEGATIVE": 0, "POSITIVE": 1})
+    config = BertConfig(
+        vocab_size=len(WORDS) + 7,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        num_labels=2,
+        id2label={0: "NEGATIVE", 1: "POSITIVE"},
+        label2id={"NEGATIVE": 0, "POSITIVE": 1},
+    )
     BertForSequenceClassification(config).save_pretrained(folder)
     return str(folder)
 
@@ -43,5 +52,5 @@ def test_model_path_scores_every_sentence_like_the_pipeline_does(spark, tiny_mod
 
 def test_a_missing_model_fails_loudly(spark, tmp_path):
     frame = spark.createDataFrame([(1, "fine")], "sentence_id long, text string")
-    with pytest.raises(Exception, match="(?i)(not|no such|does not appear|Incorrect path|valid)"):
+    with pytest.raises(Exception, match=r"(?i)(not|no such|does not appear|Incorrect path|valid)"):
         sentence_sentiment(frame, str(tmp_path / "nothing-here"), 0.05).collect()

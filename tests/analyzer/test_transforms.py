@@ -1,4 +1,5 @@
 """Pure transforms on the shared local SparkSession, with small hand-made data."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -66,10 +67,12 @@ def test_tiny_input_is_one_cluster(spark):
 
 def _product_frames(spark, vectors_by_product: dict[int, list[np.ndarray]], names: dict[int, str]):
     rows = [(pid, [float(x) for x in v]) for pid, vs in vectors_by_product.items() for v in vs]
-    sentences = spark.createDataFrame(rows, "product_id long, vec array<double>") \
-        .select("product_id", array_to_vector("vec").alias("features"))
-    products = spark.createDataFrame([(pid, name, None) for pid, name in names.items()],
-                                     "product_id long, name string, description string")
+    sentences = spark.createDataFrame(rows, "product_id long, vec array<double>").select(
+        "product_id", array_to_vector("vec").alias("features")
+    )
+    products = spark.createDataFrame(
+        [(pid, name, None) for pid, name in names.items()], "product_id long, name string, description string"
+    )
     return sentences, products
 
 
@@ -92,8 +95,9 @@ def test_exact_similarity_ranks_the_nearest_products_first(spark):
 
 def _unit_pair():
     a = np.r_[np.sqrt(0.8) * np.eye(8)[0], np.sqrt(0.2) * np.ones(1)]
-    b = np.r_[np.sqrt(0.8) * (np.eye(8)[0] * 0.9 + np.eye(8)[1] * 0.1) / np.linalg.norm([0.9, 0.1]),
-              np.sqrt(0.2) * np.ones(1)]
+    b = np.r_[
+        np.sqrt(0.8) * (np.eye(8)[0] * 0.9 + np.eye(8)[1] * 0.1) / np.linalg.norm([0.9, 0.1]), np.sqrt(0.2) * np.ones(1)
+    ]
     return a, b
 
 
@@ -116,17 +120,25 @@ def test_lsh_recovers_most_exact_neighbours(spark):
 
 
 def test_class_tfidf_names_each_cluster_by_its_own_words(spark):
-    texts = ["The battery lasts all day.", "Battery life is great.", "Battery drains fast.",
-             "Shipping was fast.", "Delivery arrived late.", "Shipping took forever."]
+    texts = [
+        "The battery lasts all day.",
+        "Battery life is great.",
+        "Battery drains fast.",
+        "Shipping was fast.",
+        "Delivery arrived late.",
+        "Shipping took forever.",
+    ]
     frame = spark.createDataFrame(
         [(i, t, 0 if i < 3 else 1, False, float(i)) for i, t in enumerate(texts)],
-        "sentence_id long, text string, cluster_id int, is_noise boolean, distance double")
+        "sentence_id long, text string, cluster_id int, is_noise boolean, distance double",
+    )
     terms = {(r["cluster_id"], r["rank"]): r["term"] for r in keywords.class_tfidf(frame).collect()}
     assert terms[(0, 1)] == "battery"
     assert terms[(1, 1)] == "shipping"
     reps = keywords.representatives(frame, 2).collect()
-    assert sorted((r["cluster_id"], r["text"]) for r in reps) == sorted([
-        (0, texts[0]), (0, texts[1]), (1, texts[3]), (1, texts[4])])
+    assert sorted((r["cluster_id"], r["text"]) for r in reps) == sorted(
+        [(0, texts[0]), (0, texts[1]), (1, texts[3]), (1, texts[4])]
+    )
 
 
 def test_lexicon_scores_polarity_and_negation():
@@ -140,12 +152,12 @@ def test_lexicon_scores_polarity_and_negation():
 def test_sentence_and_review_sentiment(spark):
     sentences = spark.createDataFrame(
         [(1, 10, "Excellent sound, I love it!"), (2, 10, "Fast delivery."), (3, 11, "Terrible, it broke.")],
-        "sentence_id long, review_id long, text string")
+        "sentence_id long, review_id long, text string",
+    )
     scored = sentence_sentiment(sentences, None, 0.05)
     by_id = {r["sentence_id"]: r for r in scored.collect()}
     assert by_id[1]["sentiment"] == "positive" and by_id[3]["sentiment"] == "negative"
-    reviews = spark.createDataFrame([(10, 1, 5), (11, 1, 1), (12, 1, 3)],
-                                    "review_id long, product_id long, rating int")
+    reviews = spark.createDataFrame([(10, 1, 5), (11, 1, 1), (12, 1, 3)], "review_id long, product_id long, rating int")
     joined = sentences.join(scored, "sentence_id")
     overall = {r["review_id"]: r for r in review_sentiment(joined, reviews, 0.05).collect()}
     assert overall[10]["sentiment_overall"] == "positive"
@@ -153,9 +165,18 @@ def test_sentence_and_review_sentiment(spark):
     assert overall[12]["sentiment_overall"] == "neutral" and overall[12]["sentiment_score"] == 0.0
 
 
-@pytest.mark.parametrize("settings", ['{"product_ids": [1, 2', '[1, 2]', '{"product_ids": []}',
-                                      '{"product_ids": [1, "x"]}', '{"product_ids": [0]}', '{}',
-                                      '{"product_ids": [true]}'])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        '{"product_ids": [1, 2',
+        "[1, 2]",
+        '{"product_ids": []}',
+        '{"product_ids": [1, "x"]}',
+        '{"product_ids": [0]}',
+        "{}",
+        '{"product_ids": [true]}',
+    ],
+)
 def test_malformed_settings_are_rejected(settings):
     with pytest.raises(AnalysisError) as err:
         parse_product_ids(settings, 5)

@@ -1,5 +1,6 @@
 """Fixtures for the catalog graph: a graph store (embedded gremlite, or the Gremlin Server at
 GREMLIN_URL for the contract suite) and a moto server for DynamoDB and SQS."""
+
 from __future__ import annotations
 
 import os

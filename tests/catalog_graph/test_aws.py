@@ -1,5 +1,6 @@
 """DynamoDB config + CategoryNode table, the SQS FIFO consumer and the consistency check,
 against a real moto server and the embedded graph."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,7 +18,8 @@ from trend.catalog_graph.dynamo import (
     ConfigTag,
     ensure_tables,
 )
-from trend.catalog_graph.model import MatchMode as M, NodeSettings
+from trend.catalog_graph.model import MatchMode as M
+from trend.catalog_graph.model import NodeSettings
 from trend.catalog_graph.recompute import expected_states, process_message, stored_states
 from trend.catalog_graph.sqs import consume, ensure_queue, publish
 from trend.catalog_graph.store import open_embedded
@@ -62,9 +64,14 @@ def test_config_defaults_overrides_and_caching(aws):
     loaded = config.load()
     assert (loaded.max_messages_per_run, loaded.repair, loaded.max_attempts) == (7, False, 3)
     queries = config.queries
-    dynamodb.put_item(TableName=names["config"], Item={
-        "configTag": {"S": ConfigTag.RECOMPUTE.value}, "configKey": {"S": "maxAttempts"}, "configValue": {"S": "5"},
-    })
+    dynamodb.put_item(
+        TableName=names["config"],
+        Item={
+            "configTag": {"S": ConfigTag.RECOMPUTE.value},
+            "configKey": {"S": "maxAttempts"},
+            "configValue": {"S": "5"},
+        },
+    )
     assert config.load().max_attempts == 3  # cached
     assert config.queries == queries
     now[0] = 61.0
@@ -100,7 +107,7 @@ def test_bad_message_stays_queued_and_blocks_only_its_catalog(aws, graph):
     other = ops.create_catalog(graph, "other", NodeSettings.root("kw", "other", ("price",)), "u", at=20)
     bad = "{not json"
     sqs.send_message(QueueUrl=url, MessageBody=bad, MessageGroupId="shop", MessageDeduplicationId="bad-1")
-    publish(sqs, url, messages + [other])
+    publish(sqs, url, [*messages, other])
     result = consume(sqs, url, graph, None, max_messages=20, wait_seconds=0, visibility_timeout=1)
     assert result.received == len(messages) + 2
     assert result.recomputed == 1  # only the other catalog; the bad body blocks its own group

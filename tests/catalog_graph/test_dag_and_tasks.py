@@ -1,4 +1,5 @@
 """The DAG file's shape, and the task functions it calls, run against gremlite + moto."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -8,10 +9,11 @@ from pathlib import Path
 import boto3
 import pytest
 
+from trend.catalog_graph import airflow_tasks as tasks
 from trend.catalog_graph import operations as ops
-from trend.catalog_graph import tasks
 from trend.catalog_graph.dynamo import CategoryNodeTable, ensure_tables
-from trend.catalog_graph.model import MatchMode as M, NodeSettings
+from trend.catalog_graph.model import MatchMode as M
+from trend.catalog_graph.model import NodeSettings
 from trend.catalog_graph.recompute import expected_states, stored_states
 from trend.catalog_graph.sqs import ensure_queue, publish
 from trend.catalog_graph.store import open_embedded
@@ -86,7 +88,7 @@ def test_consume_task_drains_the_queue(env):
 
 
 def test_rebuild_and_consistency_tasks(env):
-    dynamodb, _, _, path = env
+    _dynamodb, _, _, path = env
     store, _ = _seed(path)
     summary = tasks.rebuild_catalog("web")
     assert summary["nodes_written"] == 3
@@ -94,7 +96,10 @@ def test_rebuild_and_consistency_tasks(env):
     store.run(store.g.V().has("uid", "catalog:web/1/2").property("filter", "drift"))
     store.commit()
     assert tasks.consistency_check(None, repair=True)["web"] == {
-        "nodes": 3, "graph_drift": 1, "table_drift": 0, "repaired": True
+        "nodes": 3,
+        "graph_drift": 1,
+        "table_drift": 0,
+        "repaired": True,
     }
     assert tasks.consistency_check(["web"])["web"]["graph_drift"] == 0
     with pytest.raises(ValueError, match="catalog_id"):
@@ -117,7 +122,8 @@ def test_resources_come_from_connections_or_env(monkeypatch, tmp_path):
     assert tasks.gremlin_url() == "ws://gremlin-server:8182/gremlin"
     monkeypatch.setenv("GREMLIN_URL", "ws://elsewhere:8182/gremlin")
     assert tasks.gremlin_url() == "ws://elsewhere:8182/gremlin"
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT",
-                       "aws://key:secret@?region_name=eu-west-1&endpoint_url=http%3A%2F%2Fmoto%3A5000")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT", "aws://key:secret@?region_name=eu-west-1&endpoint_url=http%3A%2F%2Fmoto%3A5000"
+    )
     dynamodb, sqs = tasks.aws_clients()
     assert dynamodb.meta.endpoint_url == "http://moto:5000" and sqs.meta.region_name == "eu-west-1"

@@ -2,6 +2,7 @@
 
 Runs on embedded gremlite always, and again on the Gremlin Server at GREMLIN_URL when set.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -14,12 +15,14 @@ from trend.catalog_graph.model import (
     EdgeLabel,
     InvalidIdError,
     InvalidSettingsError,
-    MatchMode as M,
     NodeNotFoundError,
     NodeSettings,
     VersionConflictError,
     VertexLabel,
     category_uid,
+)
+from trend.catalog_graph.model import (
+    MatchMode as M,
 )
 from trend.catalog_graph.recompute import (
     expected_states,
@@ -134,7 +137,9 @@ def test_rollback_adds_a_new_settings_version_equal_to_the_old(store, catalog_id
 
 def test_as_of_reads(store, catalog_id):
     root = _build(store, catalog_id)
-    process_message(store, ops.change_settings(store, f"{root}/1", NodeSettings(filter="n", filter_mode=M.NONE), "d", at=800))
+    process_message(
+        store, ops.change_settings(store, f"{root}/1", NodeSettings(filter="n", filter_mode=M.NONE), "d", at=800)
+    )
     assert node_as_of(store, f"{root}/1/2", 799).final.filter == "(brand:acme) AND (cat:1)"
     assert node_as_of(store, f"{root}/1/2", 800).final.filter == "n"
     assert set(catalog_as_of(store, catalog_id, 102)) == {root, f"{root}/1", f"{root}/1/2"}
@@ -150,8 +155,11 @@ def test_category_with_several_parents(store, catalog_id):
     assert stored[f"{root}/1/2/4/3"].final.search_type == "image"
     assert stored[f"{root}/1/2/3"].final.search_type == "keyword"
     parents = store.run(
-        store.g.V().has(VertexLabel.CATEGORY.value, "uid", category_uid("3")).in_(EdgeLabel.IS_CATEGORY.value)
-        .has("catalogId", catalog_id).values("nodeId")
+        store.g.V()
+        .has(VertexLabel.CATEGORY.value, "uid", category_uid("3"))
+        .in_(EdgeLabel.IS_CATEGORY.value)
+        .has("catalogId", catalog_id)
+        .values("nodeId")
     )
     assert sorted(parents) == [f"{root}/1/2/3", f"{root}/1/2/4/3"]
 

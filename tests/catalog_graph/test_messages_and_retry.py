@@ -1,11 +1,13 @@
 """Messages (JSON, validation), retry after a lost race, and bulk import equivalence."""
+
 from __future__ import annotations
 
 import pytest
 
 from trend.catalog_graph import operations as ops
 from trend.catalog_graph.messages import BadMessageError, ChangeKind, RecomputeMessage
-from trend.catalog_graph.model import MatchMode as M, NodeSettings, VersionConflictError
+from trend.catalog_graph.model import MatchMode as M
+from trend.catalog_graph.model import NodeSettings, VersionConflictError
 from trend.catalog_graph.recompute import expected_states, process_message, process_with_retry, stored_states
 from trend.catalog_graph.store import open_embedded
 
@@ -75,7 +77,9 @@ def test_bulk_import_equals_one_by_one(tmp_path):
         ops.NewNode("catalog:b/1/3", "2", NodeSettings(required_data=("q",), required_data_mode=M.APPEND)),
     ]
     bulk, single = open_embedded(tmp_path / "bulk.sqlite"), open_embedded(tmp_path / "single.sqlite")
-    created = [ops.create_catalog(store, "b", NodeSettings.root("kw", "b", ("a",)), "u", at=1) for store in (bulk, single)]
+    created = [
+        ops.create_catalog(store, "b", NodeSettings.root("kw", "b", ("a",)), "u", at=1) for store in (bulk, single)
+    ]
     msgs = ops.add_category_nodes_bulk(bulk, "b", nodes, "u", at=5)
     assert [m.node_id for m in msgs] == ["catalog:b/1"]  # one message per imported subtree root
     assert ops.add_category_nodes_bulk(bulk, "b", nodes, "u") == []  # rerun: nothing new

@@ -1,6 +1,7 @@
 """Property tests: random trees and operation sequences, messages interleaved, shuffled and
 duplicated. The stored state must always end equal to a from-scratch recompute and to an
 independent recursive oracle; as-of reads must equal replaying the history up to that time."""
+
 from __future__ import annotations
 
 import tempfile
@@ -11,7 +12,8 @@ from hypothesis import strategies as st
 
 from trend.catalog_graph import operations as ops
 from trend.catalog_graph.history import catalog_as_of
-from trend.catalog_graph.model import CatalogGraphError, MatchMode as M, NodeSettings
+from trend.catalog_graph.model import CatalogGraphError, NodeSettings
+from trend.catalog_graph.model import MatchMode as M
 from trend.catalog_graph.recompute import expected_states, process_message, stored_states
 from trend.catalog_graph.store import open_embedded
 
@@ -32,7 +34,9 @@ def node_settings(draw) -> NodeSettings:
         search_type_mode=st_mode,
         filter=draw(st.sampled_from(["a", "b", "c"])) if f_mode is not M.MATCH else "",
         filter_mode=f_mode,
-        required_data=tuple(draw(st.sets(st.sampled_from(["x", "y", "z"]), min_size=1))) if r_mode is not M.MATCH else (),
+        required_data=tuple(draw(st.sets(st.sampled_from(["x", "y", "z"]), min_size=1)))
+        if r_mode is not M.MATCH
+        else (),
         required_data_mode=r_mode,
     )
 
@@ -69,6 +73,7 @@ def _apply(store, op, nodes: list[str], ts: int):
 
 # --- an independent oracle: recursive, straight from the written rules -------------------------
 
+
 def _latest(events, at):
     return max((e for e in events if e[0] <= at), default=None)
 
@@ -92,7 +97,9 @@ def oracle(store, at: int) -> dict[str, tuple]:
             search = s.search_type if s.search_type_mode is M.NONE else parent[0]
             filt = {M.NONE: s.filter, M.MATCH: parent[1], M.APPEND: f"({parent[1]}) AND ({s.filter})"}[s.filter_mode]
             req = {
-                M.NONE: set(s.required_data), M.MATCH: set(parent[2]), M.APPEND: set(parent[2]) | set(s.required_data)
+                M.NONE: set(s.required_data),
+                M.MATCH: set(parent[2]),
+                M.APPEND: set(parent[2]) | set(s.required_data),
             }[s.required_data_mode]
             final = (search, filt, tuple(sorted(req)))
         blocks = [] if parent is None else [final[1]]
@@ -108,7 +115,9 @@ def oracle(store, at: int) -> dict[str, tuple]:
 
 
 def _all_nodes(store):
-    rows = store.run(store.g.V().has("catalogId", CATALOG).has("createdAt").project("n", "c").by("nodeId").by("createdAt"))
+    rows = store.run(
+        store.g.V().has("catalogId", CATALOG).has("createdAt").project("n", "c").by("nodeId").by("createdAt")
+    )
     return [(r["n"], r["c"]) for r in rows]
 
 

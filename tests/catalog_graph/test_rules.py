@@ -1,4 +1,5 @@
 """The pure engine: resolution rules, propagation, combined filters, versions, as-of."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,9 +7,11 @@ import pytest
 from trend.catalog_graph.model import (
     FinalSettings,
     InvalidSettingsError,
-    MatchMode as M,
     NodeNotFoundError,
     NodeSettings,
+)
+from trend.catalog_graph.model import (
+    MatchMode as M,
 )
 from trend.catalog_graph.rules import (
     CatalogTruth,

@@ -4,6 +4,7 @@ It answers like a tiny keyword "LLM" over the prompt's numbered sentences, and
 can be scripted to fail first (HTTP 500/400, garbage, unknown ordinals) so the
 client's retries, validation and accounting are exercised over the wire.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ class FakeLLM(LocalJsonServer):
         sentences = _SENTENCE.findall(prompt)
         if mode == "garbage":
             return 200, "Sure! Here are the viewpoints you asked for."
-        results = [{"id": int(i), "viewpoints": [o for o, k in KEYWORDS.items() if k in text.lower()]}
-                   for i, text in sentences]
+        results = [
+            {"id": int(i), "viewpoints": [o for o, k in KEYWORDS.items() if k in text.lower()]} for i, text in sentences
+        ]
         if mode == "unknown_ordinal":
             results[0]["viewpoints"] = [99]
         return 200, "```json\n" + json.dumps({"results": results}) + "\n```"
@@ -50,11 +52,18 @@ class FakeLLM(LocalJsonServer):
             prompt = body["messages"][-1]["content"]
             _, content = self.answer(prompt, mode)
             return 200, {
-                "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": content}}],
-                "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(content.split()),
-                          "total_tokens": len(prompt.split()) + len(content.split())},
+                "id": "cmpl-1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                ],
+                "usage": {
+                    "prompt_tokens": len(prompt.split()),
+                    "completion_tokens": len(content.split()),
+                    "total_tokens": len(prompt.split()) + len(content.split()),
+                },
             }
         finally:
             with self._lock:

@@ -1,8 +1,9 @@
 """spvp_batch and spvp_reset run by Airflow itself (`airflow dags test`, SparkSubmitOperator)."""
+
 import pytest
 
 from tests.spvp import seed
-from trend.local_airflow import dags_test
+from trend_dev.local_airflow import dags_test
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -23,8 +24,13 @@ def test_spvp_dag_maps_pending_datasets_and_reset_requeues_them(db, airflow_home
     assert set(seed.last_ids(db, category).values()) == {max(ids)}
     assert seed.mappings(db, category)
 
-    _ok(dags_test(dict(airflow_home), "spvp_reset",
-                  conf={"category": "synthetic-electronics", "last_object_id": 0, "ordinals": [1, 2]}))
+    _ok(
+        dags_test(
+            dict(airflow_home),
+            "spvp_reset",
+            conf={"category": "synthetic-electronics", "last_object_id": 0, "ordinals": [1, 2]},
+        )
+    )
     last = seed.last_ids(db, category)
     assert (last[1], last[2], last[3]) == (0, 0, max(ids))
     assert not [m for m in seed.mappings(db, category) if m[1] in (1, 2)]

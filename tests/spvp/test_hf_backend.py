@@ -4,6 +4,7 @@ Random weights cannot answer well: the test checks the plumbing (chat template,
 left-padded batched generation, token accounting) and that invalid output is
 rejected with a clear error, or replaced by the offline decision when configured.
 """
+
 import numpy as np
 import pytest
 
@@ -12,12 +13,19 @@ from trend.spvp.prompting import InvalidLLMOutput, LLMRequestFailed, build_messa
 from trend.spvp.router import Router
 from trend.spvp.viewpoints import parse_category
 
-CATEGORY = parse_category({"category": "test", "viewpoints": [
-    {"ordinal": 1, "name": "Battery", "description": "battery life"},
-    {"ordinal": 2, "name": "Price", "description": "value for money"},
-]})
-CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|> {{ m['role'] }} {{ m['content'] }} <|im_end|> {% endfor %}"
-                 "{% if add_generation_prompt %}<|im_start|> assistant {% endif %}")
+CATEGORY = parse_category(
+    {
+        "category": "test",
+        "viewpoints": [
+            {"ordinal": 1, "name": "Battery", "description": "battery life"},
+            {"ordinal": 2, "name": "Price", "description": "value for money"},
+        ],
+    }
+)
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|> {{ m['role'] }} {{ m['content'] }} <|im_end|> {% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|> assistant {% endif %}"
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +41,22 @@ def tiny_qwen(tmp_path_factory):
     vocab = {t: i for i, t in enumerate(specials + sorted(words))}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                   unk_token="[UNK]")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", unk_token="[UNK]"
+    )
     fast.chat_template = CHAT_TEMPLATE
     torch.manual_seed(0)
-    config = Qwen2Config(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-                         eos_token_id=vocab["<|im_end|>"], pad_token_id=vocab["<|endoftext|>"])
+    config = Qwen2Config(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        eos_token_id=vocab["<|im_end|>"],
+        pad_token_id=vocab["<|endoftext|>"],
+    )
     folder = tmp_path_factory.mktemp("tiny-qwen2")
     Qwen2ForCausalLM(config).save_pretrained(folder)
     fast.save_pretrained(folder)
@@ -48,9 +65,10 @@ def tiny_qwen(tmp_path_factory):
 
 def test_batched_generation_plumbing_and_token_accounting(tiny_qwen):
     mapper = TransformersMapper(CATEGORY, TransformersSettings(str(tiny_qwen), max_new_tokens=12))
-    conversations = [build_messages(CATEGORY, t) for t in (["The battery is great."],
-                                                           ["Too costly.", "The battery is great."],
-                                                           ["Too costly."])]
+    conversations = [
+        build_messages(CATEGORY, t)
+        for t in (["The battery is great."], ["Too costly.", "The battery is great."], ["Too costly."])
+    ]
     outputs = mapper.generate(conversations)
     assert len(outputs) == 3 and all(isinstance(o, str) for o in outputs)
     assert mapper.usage.requests == 3
@@ -60,8 +78,9 @@ def test_batched_generation_plumbing_and_token_accounting(tiny_qwen):
 
 
 def test_random_model_output_is_rejected_as_invalid(tiny_qwen):
-    mapper = TransformersMapper(CATEGORY, TransformersSettings(str(tiny_qwen), sentences_per_prompt=2,
-                                                               prompts_per_batch=2, max_new_tokens=8))
+    mapper = TransformersMapper(
+        CATEGORY, TransformersSettings(str(tiny_qwen), sentences_per_prompt=2, prompts_per_batch=2, max_new_tokens=8)
+    )
     with pytest.raises(InvalidLLMOutput, match="invalid LLM output"):
         mapper.map(["The battery is great.", "Too costly.", "The battery is great."])
 

@@ -1,13 +1,13 @@
 """The spark-submit entrypoint's arguments and the DAG task helpers (no Spark, no Airflow)."""
+
 import json
-import zipfile
 
 import pytest
-
 from spark_jobs import spvp_batch
+
 from tests.spvp import seed
 from trend.config import ConfigError, MysqlSettings
-from trend.spvp import tasks
+from trend.spvp import airflow_tasks as tasks
 from trend.spvp.settings import SpvpConfig
 from trend.spvp.spark_source import OrderViolation, in_id_order
 
@@ -15,13 +15,21 @@ from trend.spvp.spark_source import OrderViolation, in_id_order
 def test_job_arguments_carry_no_secret_and_the_password_comes_from_env(monkeypatch):
     monkeypatch.setenv("MYSQL_URL", "mysql://app:url-secret@db.internal:3307")
     monkeypatch.setenv("TP_MYSQL_PASSWORD", "env-secret")
-    args = tasks.spark_job_args([4, 9], rerun=True, mysql=MysqlSettings("db.internal", 3307, "app", "s3cr3t"),
-                                config_json='{"backend": "openai"}')
+    args = tasks.spark_job_args(
+        [4, 9],
+        rerun=True,
+        mysql=MysqlSettings("db.internal", 3307, "app", "s3cr3t"),
+        config_json='{"backend": "openai"}',
+    )
     assert args[1][:3] == ["--dataset-id", "9", "--rerun"]
     assert not any("s3cr3t" in a or "secret" in a for a in args[0])
     dbs = spvp_batch.databases(spvp_batch.parse_args([*args[0][:2], "--mysql-host", "h2", "--db", "gb_console=gbx"]))
-    assert (dbs.settings.host, dbs.settings.port, dbs.settings.user, dbs.settings.password) == \
-        ("h2", 3307, "app", "env-secret")
+    assert (dbs.settings.host, dbs.settings.port, dbs.settings.user, dbs.settings.password) == (
+        "h2",
+        3307,
+        "app",
+        "env-secret",
+    )
     assert dbs.name("gb_console") == "gbx" and dbs.name("ds_analyzer").endswith("ds_analyzer")
     assert "env-secret" not in repr(dbs)
     assert spvp_batch.parse_args(["--dataset-id", "1"]).resume_failed is False
@@ -43,14 +51,6 @@ def test_invalid_config_is_a_clear_error(tmp_path):
     config = SpvpConfig.from_json(str(path))
     assert (config.batch_size, config.offline.band) == (7, 0.1)
     assert SpvpConfig.from_json(config.to_json()) == config
-
-
-def test_plugins_zip_contains_the_package_and_is_reused(tmp_path):
-    first = tasks.package_plugins(tmp_path)
-    assert tasks.package_plugins(tmp_path) == first
-    names = zipfile.ZipFile(first).namelist()
-    assert "trend/spvp/runner.py" in names and "trend/__init__.py" in names
-    assert not any("__pycache__" in n for n in names)
 
 
 def test_rows_out_of_id_order_are_refused():

@@ -2,23 +2,33 @@ import pytest
 
 from tests.spvp.fake_llm import FakeLLM
 from trend.spvp.openai_backend import OpenAICompatibleMapper, OpenAISettings
-from trend.spvp.prompting import (InvalidLLMOutput, LLMBudgetExhausted, LLMRequestFailed, build_messages,
-                                  parse_answer)
+from trend.spvp.prompting import InvalidLLMOutput, LLMBudgetExhausted, LLMRequestFailed, build_messages, parse_answer
 from trend.spvp.viewpoints import parse_category
 
-CATEGORY = parse_category({"category": "test", "viewpoints": [
-    {"ordinal": 1, "name": "Battery", "description": "battery life", "keywords": ["battery"]},
-    {"ordinal": 2, "name": "Price", "description": "value for money"},
-    {"ordinal": 3, "name": "Shipping", "description": "delivery"},
-]})
-TEXTS = ["The battery is great.", "Way too costly.", "Shipping took ages.", "Nice price, battery ok.",
-         "I bought it for my son."]
+CATEGORY = parse_category(
+    {
+        "category": "test",
+        "viewpoints": [
+            {"ordinal": 1, "name": "Battery", "description": "battery life", "keywords": ["battery"]},
+            {"ordinal": 2, "name": "Price", "description": "value for money"},
+            {"ordinal": 3, "name": "Shipping", "description": "delivery"},
+        ],
+    }
+)
+TEXTS = [
+    "The battery is great.",
+    "Way too costly.",
+    "Shipping took ages.",
+    "Nice price, battery ok.",
+    "I bought it for my son.",
+]
 EXPECTED = [{1}, set(), {3}, {1, 2}, set()]  # the fake answers by keyword
 
 
 def mapper(fake, **overrides):
-    settings = OpenAISettings(base_url=fake.base_url, model="qwen-test", backoff_seconds=0.01,
-                              **{"sentences_per_request": 2, **overrides})
+    settings = OpenAISettings(
+        base_url=fake.base_url, model="qwen-test", backoff_seconds=0.01, **{"sentences_per_request": 2, **overrides}
+    )
     return OpenAICompatibleMapper(CATEGORY, settings)
 
 
@@ -28,16 +38,19 @@ def test_prompt_lists_viewpoints_and_numbers_sentences():
     assert "[1] The battery is great." in prompt and "[2] Way too costly." in prompt
 
 
-@pytest.mark.parametrize("raw, reason", [
-    ("no json here", "no JSON object"),
-    ('{"results": [{"id": 1, "viewpoints": [1]}]', "not valid JSON"),
-    ('{"answer": []}', 'missing "results"'),
-    ('{"results": [{"id": 1, "viewpoints": [7]}, {"id": 2, "viewpoints": []}]}', "unknown viewpoint ordinals [7]"),
-    ('{"results": [{"id": 1, "viewpoints": [1]}]}', "no answer for sentences [2]"),
-    ('{"results": [{"id": 1, "viewpoints": [1]}, {"id": 1, "viewpoints": []}]}', "answered twice"),
-    ('{"results": [{"id": 1, "viewpoints": "1"}, {"id": 2, "viewpoints": []}]}', "not a list of integers"),
-    ('{"results": [{"id": 3, "viewpoints": []}]}', "not in 1..2"),
-])
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ("no json here", "no JSON object"),
+        ('{"results": [{"id": 1, "viewpoints": [1]}]', "not valid JSON"),
+        ('{"answer": []}', 'missing "results"'),
+        ('{"results": [{"id": 1, "viewpoints": [7]}, {"id": 2, "viewpoints": []}]}', "unknown viewpoint ordinals [7]"),
+        ('{"results": [{"id": 1, "viewpoints": [1]}]}', "no answer for sentences [2]"),
+        ('{"results": [{"id": 1, "viewpoints": [1]}, {"id": 1, "viewpoints": []}]}', "answered twice"),
+        ('{"results": [{"id": 1, "viewpoints": "1"}, {"id": 2, "viewpoints": []}]}', "not a list of integers"),
+        ('{"results": [{"id": 3, "viewpoints": []}]}', "not in 1..2"),
+    ],
+)
 def test_parse_answer_rejects_invalid_output(raw, reason):
     with pytest.raises(InvalidLLMOutput, match=reason.replace("[", r"\[").replace("]", r"\]")):
         parse_answer(raw, [1, 2, 3], 2)

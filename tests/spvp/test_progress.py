@@ -1,4 +1,5 @@
 """Batch commits, resets and status transitions against MariaDB (no Spark needed)."""
+
 import pytest
 
 from tests.spvp import seed
@@ -31,8 +32,11 @@ def test_batch_commit_is_atomic_and_skips_what_a_viewpoint_already_processed(db,
     last = {o: 0 for o in range(1, 9)}
     last[2] = 15  # viewpoint 2 already processed up to 15
     with transaction(conn) as cur:
-        cur.execute("UPDATE specific_viewpoints SET last_object_id = 15 WHERE viewpoint_category_id = %s "
-                    "AND ordinal_number = 2", (category,))
+        cur.execute(
+            "UPDATE specific_viewpoints SET last_object_id = 15 WHERE viewpoint_category_id = %s "
+            "AND ordinal_number = 2",
+            (category,),
+        )
     with pytest.raises(Boom):
         progress.commit_batch(conn, category, last, 10, [_m(3, 1), _m(4, 2)], before_commit=_boom)
     assert seed.mappings(db, category) == [] and seed.last_ids(db, category)[1] == 0  # rolled back
@@ -47,8 +51,7 @@ def test_batch_commit_is_atomic_and_skips_what_a_viewpoint_already_processed(db,
 
 def test_reset_moves_back_and_drops_mappings_above(db, category):
     conn = db["ds_analyzer"]
-    last = progress.commit_batch(conn, category, {o: 0 for o in range(1, 9)}, 20,
-                                 [_m(5, 1), _m(12, 1), _m(18, 3)])
+    last = progress.commit_batch(conn, category, {o: 0 for o in range(1, 9)}, 20, [_m(5, 1), _m(12, 1), _m(18, 3)])
     assert progress.reset_progress(conn, category, to_id=10, ordinals=[1]) == 1
     assert seed.mappings(db, category) == [(5, 1, "P1"), (18, 3, "P1")]
     assert seed.last_ids(db, category)[1] == 10 and seed.last_ids(db, category)[3] == 20
@@ -92,12 +95,15 @@ def test_waiting_dataset_is_refused_and_left_waiting(db, category):
     assert seed.history(db, ds)["spvp_status"] == 1
 
 
-@pytest.mark.parametrize("problem, code", [
-    ("unknown_category", "E1001 MALFORMED_SETTINGS"),
-    ("no_dataset_row", "E1006 DATASET_NOT_FOUND"),
-    ("bad_settings", "E1001 MALFORMED_SETTINGS"),
-    ("missing_embedding", "E1004 MISSING_EMBEDDINGS"),
-])
+@pytest.mark.parametrize(
+    "problem, code",
+    [
+        ("unknown_category", "E1001 MALFORMED_SETTINGS"),
+        ("no_dataset_row", "E1006 DATASET_NOT_FOUND"),
+        ("bad_settings", "E1001 MALFORMED_SETTINGS"),
+        ("missing_embedding", "E1004 MISSING_EMBEDDINGS"),
+    ],
+)
 def test_bad_input_fails_the_dataset_with_the_reason(db, tmp_path, category, problem, code):
     seed.load_market(tmp_path, products_per_category=1, reviews_per_product=1, categories=["speakers"])
     ds = seed.make_dataset(db, 999 if problem == "unknown_category" else category, seed.product_ids(db))

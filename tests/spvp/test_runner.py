@@ -1,4 +1,5 @@
 """The incremental job end to end: local Spark reading MariaDB over JDBC, real embeddings."""
+
 import json
 
 import pytest
@@ -23,9 +24,14 @@ def world(db, tmp_path):
 
 def _copy_of_category(db, name: str, extra: list[dict] | None = None) -> int:
     c = read_file(seed.VIEWPOINT_FILE)
-    doc = {"category": name, "viewpoints": [
-        {"ordinal": v.ordinal, "name": v.name, "description": v.description, "keywords": list(v.keywords)}
-        for v in c.viewpoints] + (extra or [])}
+    doc = {
+        "category": name,
+        "viewpoints": [
+            {"ordinal": v.ordinal, "name": v.name, "description": v.description, "keywords": list(v.keywords)}
+            for v in c.viewpoints
+        ]
+        + (extra or []),
+    }
     return save_category(db["ds_analyzer"], parse_category(doc))
 
 
@@ -39,12 +45,16 @@ def test_full_run_maps_every_sentence_and_completes(db, spark, world):
     assert set(seed.last_ids(db, category).values()) == {max(ids)}
 
     # The mappings agree with the synthetic truth and carry the right product.
-    rows = fetch_all(db["analyzer_v2"], "SELECT s.id, s.text, p.mall_product_id FROM review_sentences s "
-                     "JOIN products p ON p.id = s.product_id")
+    rows = fetch_all(
+        db["analyzer_v2"],
+        "SELECT s.id, s.text, p.mall_product_id FROM review_sentences s JOIN products p ON p.id = s.product_id",
+    )
     text, product = {r["id"]: r["text"] for r in rows}, {r["id"]: r["mall_product_id"] for r in rows}
     aspect = {s.text: s.aspect for s in market.truth().values()}
-    names = {v["ordinal_number"]: v["name"].lower() for v in fetch_all(
-        db["ds_analyzer"], "SELECT ordinal_number, name FROM specific_viewpoints")}
+    names = {
+        v["ordinal_number"]: v["name"].lower()
+        for v in fetch_all(db["ds_analyzer"], "SELECT ordinal_number, name FROM specific_viewpoints")
+    }
     mapped = seed.mappings(db, category)
     assert all(product[s] == p for s, _, p in mapped)
     correct = sum(aspect[text[s]] == names[o] for s, o, _ in mapped)
@@ -90,9 +100,18 @@ def test_new_viewpoint_and_new_sentences_are_processed_incrementally(db, spark, 
     old_high = max(seed.sentence_ids(db))
 
     # A ninth viewpoint joins the category (last_object_id 0) and new reviews arrive.
-    _copy_of_category(db, "synthetic-electronics", extra=[
-        {"ordinal": 9, "name": "Value", "description": "Value for money and the price paid.",
-         "keywords": ["price", "value for money", "worth the money"]}])
+    _copy_of_category(
+        db,
+        "synthetic-electronics",
+        extra=[
+            {
+                "ordinal": 9,
+                "name": "Value",
+                "description": "Value for money and the price paid.",
+                "keywords": ["price", "value for money", "worth the money"],
+            }
+        ],
+    )
     seed.load_market(tmp_path, seed=6, products_per_category=2, reviews_per_product=3, categories=["speakers"])
     new_ids = [i for i in seed.sentence_ids(db) if i > old_high]
     second = seed.make_dataset(db, category, seed.product_ids(db))
@@ -110,18 +129,29 @@ def test_new_viewpoint_and_new_sentences_are_processed_incrementally(db, spark, 
 
 
 def test_uncertain_sentences_go_to_the_llm_backend(db, spark, world):
-    _, category, dataset = world
+    _, _category, dataset = world
     ids = seed.sentence_ids(db)
     with FakeLLM() as fake:
-        config = SpvpConfig.from_dict({
-            "backend": "openai", "batch_size": 20, "offline": {"band": 2.0},  # everything is "uncertain"
-            "openai": {"base_url": fake.base_url, "model": "qwen-test", "sentences_per_request": 8,
-                       "concurrency": 2, "backoff_seconds": 0.01}})
+        config = SpvpConfig.from_dict(
+            {
+                "backend": "openai",
+                "batch_size": 20,
+                "offline": {"band": 2.0},  # everything is "uncertain"
+                "openai": {
+                    "base_url": fake.base_url,
+                    "model": "qwen-test",
+                    "sentences_per_request": 8,
+                    "concurrency": 2,
+                    "backoff_seconds": 0.01,
+                },
+            }
+        )
         report = run(spark, dataset, config)
     assert report.routing.sent_to_llm == len(ids) and report.routing.llm_share == 1.0
     assert report.usage.requests == len(fake.requests) > 0 and report.usage.total_tokens > 0
-    rows = fetch_all(db["ds_analyzer"], "SELECT sentence_id, viewpoint_ordinal_number AS o, backend "
-                     "FROM review_sentence_spvp")
+    rows = fetch_all(
+        db["ds_analyzer"], "SELECT sentence_id, viewpoint_ordinal_number AS o, backend FROM review_sentence_spvp"
+    )
     texts = {r["id"]: r["text"].lower() for r in fetch_all(db["analyzer_v2"], "SELECT id, text FROM review_sentences")}
     expected = {(i, o) for i, t in texts.items() for o, k in KEYWORDS.items() if k in t}
     assert {(r["sentence_id"], r["o"]) for r in rows} == expected and expected

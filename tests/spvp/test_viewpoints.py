@@ -5,12 +5,18 @@ import pytest
 from tests.spvp.seed import VIEWPOINT_FILE
 from trend.db import fetch_all, transaction
 from trend.spvp import load_viewpoints
-from trend.spvp.viewpoints import (UnknownCategory, ViewpointFileError, load_category, parse_category, read_file,
-                                   save_category)
+from trend.spvp.viewpoints import (
+    UnknownCategory,
+    ViewpointFileError,
+    load_category,
+    parse_category,
+    read_file,
+    save_category,
+)
 
 
 def test_demo_file_has_one_viewpoint_per_synthetic_aspect():
-    from trend.synthetic import ASPECTS
+    from trend_dev.synthetic import ASPECTS
 
     category = read_file(VIEWPOINT_FILE)
     assert sorted(v.name.lower() for v in category.viewpoints) == sorted(ASPECTS)
@@ -18,16 +24,19 @@ def test_demo_file_has_one_viewpoint_per_synthetic_aspect():
     assert all(v.description and v.keywords for v in category.viewpoints)
 
 
-@pytest.mark.parametrize("doc, message", [
-    ([], "top level must be a mapping"),
-    ({"viewpoints": [{"ordinal": 1, "name": "a"}]}, "category.name is required"),
-    ({"category": "c", "viewpoints": []}, "non-empty list"),
-    ({"category": "c", "viewpoints": [{"ordinal": 0, "name": "a"}]}, "positive integer"),
-    ({"category": "c", "viewpoints": [{"ordinal": "1", "name": "a"}]}, "positive integer"),
-    ({"category": "c", "viewpoints": [{"ordinal": 1, "name": "a"}, {"ordinal": 1, "name": "b"}]}, "used twice"),
-    ({"category": "c", "viewpoints": [{"ordinal": 1}]}, r"viewpoints\[1\].name is required"),
-    ({"category": "c", "viewpoints": [{"ordinal": 1, "name": "a", "keywords": "x"}]}, "list of non-empty strings"),
-])
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ([], "top level must be a mapping"),
+        ({"viewpoints": [{"ordinal": 1, "name": "a"}]}, "category.name is required"),
+        ({"category": "c", "viewpoints": []}, "non-empty list"),
+        ({"category": "c", "viewpoints": [{"ordinal": 0, "name": "a"}]}, "positive integer"),
+        ({"category": "c", "viewpoints": [{"ordinal": "1", "name": "a"}]}, "positive integer"),
+        ({"category": "c", "viewpoints": [{"ordinal": 1, "name": "a"}, {"ordinal": 1, "name": "b"}]}, "used twice"),
+        ({"category": "c", "viewpoints": [{"ordinal": 1}]}, r"viewpoints\[1\].name is required"),
+        ({"category": "c", "viewpoints": [{"ordinal": 1, "name": "a", "keywords": "x"}]}, "list of non-empty strings"),
+    ],
+)
 def test_malformed_documents_name_the_problem(doc, message):
     with pytest.raises(ViewpointFileError, match=message):
         parse_category(doc, "f.yaml")
@@ -45,16 +54,21 @@ def test_unparseable_and_missing_files(tmp_path):
 def test_save_upserts_and_keeps_progress(db, tmp_path):
     conn = db["ds_analyzer"]
     path = tmp_path / "vp.json"
-    doc = {"category": {"name": "phones", "description": "d"},
-           "viewpoints": [{"ordinal": 1, "name": "Battery", "keywords": ["battery"], "examples": ["Lasts days."]},
-                          {"ordinal": 2, "name": "Screen"}]}
+    doc = {
+        "category": {"name": "phones", "description": "d"},
+        "viewpoints": [
+            {"ordinal": 1, "name": "Battery", "keywords": ["battery"], "examples": ["Lasts days."]},
+            {"ordinal": 2, "name": "Screen"},
+        ],
+    }
     path.write_text(json.dumps(doc))
     assert load_viewpoints.main([str(path)]) == 0
     category = load_category(conn, name="phones")
     assert category.by_ordinal(1).examples == ("Lasts days.",) and category.by_ordinal(2).keywords == ()
     with transaction(conn) as cur:
-        cur.execute("UPDATE specific_viewpoints SET last_object_id = 40 WHERE viewpoint_category_id = %s",
-                    (category.id,))
+        cur.execute(
+            "UPDATE specific_viewpoints SET last_object_id = 40 WHERE viewpoint_category_id = %s", (category.id,)
+        )
     doc["viewpoints"][1]["description"] = "display brightness"
     doc["viewpoints"].append({"ordinal": 3, "name": "Camera"})
     assert save_category(conn, parse_category(doc)) == category.id

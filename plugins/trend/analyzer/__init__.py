@@ -1,5 +1,0 @@
-"""analyzer_batch (Phase 4): a dataset's products, similarities, viewpoints and sentiment.
-
-Pure DataFrame transforms live in their own modules (similarity, clustering, sentiment,
-labelling); ``job.run`` wires extract → transform → load with the dataset lifecycle.
-"""

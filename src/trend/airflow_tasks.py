@@ -1,0 +1,90 @@
+"""Bodies of the foundation DAGs' tasks: a few lines each over the tested modules.
+
+Everything here runs inside a task (never at DAG parse time).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict
+
+from trend.airflow_support import mysql_connection
+
+log = logging.getLogger(__name__)
+
+
+class CrawlerNotConfigured(RuntimeError):
+    pass
+
+
+def build_crawler():
+    """HTTP Crawler Service if connection `crawler_service` exists, else the local dump source."""
+    from airflow.sdk import BaseHook
+
+    from trend.crawl.http_client import HttpCrawlerClient, HttpCrawlerConfig
+    from trend.crawl.local_source import LocalMarketplaceSource, MarketplaceDump
+
+    try:
+        conn = BaseHook.get_connection("crawler_service")
+    except Exception:  # AirflowNotFoundException: fall back to the local source
+        conn = None
+    if conn is not None:
+        scheme = conn.schema or "http"
+        port = f":{conn.port}" if conn.port else ""
+        base = f"{scheme}://{conn.host}{port}"
+        extras = conn.extra_dejson  # malformed JSON in extras raises a clear Airflow error
+        return HttpCrawlerClient(HttpCrawlerConfig.from_extras(base, conn.password or None, extras or {}))
+    dump = os.environ.get("TP_LOCAL_MARKETPLACE_DUMP")
+    if not dump:
+        raise CrawlerNotConfigured(
+            "no crawler configured: add an Airflow connection 'crawler_service' (the Crawler Service) "
+            "or set TP_LOCAL_MARKETPLACE_DUMP to a marketplace dump folder"
+        )
+    return LocalMarketplaceSource(MarketplaceDump.load(dump), lambda: mysql_connection("analyzer_v2"))
+
+
+def crawl_sync(limit_per_kind: int, wishlist_id: int | None) -> dict:
+    from trend.crawl.sync import sync_once
+
+    report = sync_once(lambda: mysql_connection("gb_console"), build_crawler(), limit_per_kind, wishlist_id)
+    return asdict(report)
+
+
+def create_datasets(wishlist_id: int | None) -> list[dict]:
+    """Datasets for one wishlist (manual: fails clearly if not ready) or every ready wishlist."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from trend.datasets import UnknownWishlist, WishlistNotReady, create_datasets_for_wishlist, ready_wishlists
+
+    conn = mysql_connection("ds_analyzer")
+    try:
+        wishlists = [wishlist_id] if wishlist_id is not None else ready_wishlists(conn)
+        created = [c for w in wishlists for c in create_datasets_for_wishlist(conn, w)]
+    except (WishlistNotReady, UnknownWishlist) as exc:  # retrying cannot help: fail now, clearly
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        conn.close()
+    for c in created:
+        log.info(
+            "wishlist %s group %s -> dataset %s (%s, %d products)",
+            c.wishlist_id,
+            c.group_id,
+            c.dataset_id,
+            "created" if c.created else "already existed",
+            c.product_count,
+        )
+    return [asdict(c) for c in created]
+
+
+def reconcile(stuck_timeout_minutes: int) -> dict:
+    from trend.crawl.claims import fail_stuck_items
+    from trend.datasets import sync_dataset_histories
+
+    conn = mysql_connection("gb_console")
+    try:
+        stuck = fail_stuck_items(conn, stuck_timeout_minutes)
+        changes = sync_dataset_histories(conn)
+    finally:
+        conn.close()
+    return {"stuck_items_failed": len(stuck), "histories_changed": [asdict(c) for c in changes]}

@@ -1,0 +1,286 @@
+"""analyzer_batch for one dataset: claim → extract → transform → stage → publish.
+
+``run(spark, dataset_id, config)`` is what the Spark entrypoint and the tests call.
+Every handled failure ends in status 9 + error code + progress -1, with the
+dataset's result tables untouched (the publish transaction never committed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from trend import pyfiles
+from trend.analyzer import clustering, extract, keywords, lifecycle, publish, sentiment, similarity
+from trend.analyzer.errors import AnalysisError, InjectedFailure
+from trend.analyzer.labelling import ClusterSummary, LabelCache, make_labeller
+from trend.analyzer.settings import AnalyzerConfig
+from trend.db import connect
+from trend.status import DatasetStatus, ErrorCode
+
+log = logging.getLogger(__name__)
+
+# progress written when each stage has finished
+PROGRESS = {"extract": 15, "similarity": 30, "clustering": 50, "labelling": 65, "sentiment": 80, "staging": 90}
+# what an unexpected exception in a stage means
+STAGE_ERRORS = {
+    "claim": ErrorCode.DATABASE_READ_FAILED,
+    "extract": ErrorCode.DATABASE_READ_FAILED,
+    "similarity": ErrorCode.UNEXPECTED,
+    "clustering": ErrorCode.CLUSTERING_FAILED,
+    "labelling": ErrorCode.LLM_REQUEST_FAILED,
+    "sentiment": ErrorCode.SENTIMENT_MODEL_FAILED,
+    "staging": ErrorCode.DATABASE_WRITE_FAILED,
+    "publish": ErrorCode.DATABASE_WRITE_FAILED,
+}
+
+
+@dataclass
+class ClusterResult:
+    cluster_id: int
+    name: str
+    size: int
+    noise: int
+    source: str
+
+
+@dataclass
+class RunResult:
+    dataset_id: int
+    status: int | None
+    error_code: int | None = None
+    error_message: str | None = None
+    sentences: int = 0
+    k: int | None = None
+    silhouettes: dict[int, float] = field(default_factory=dict)
+    similarity_method: str | None = None
+    clusters: list[ClusterResult] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == DatasetStatus.COMPLETED
+
+
+class _Stages:
+    def __init__(self, conn, dataset_id: int, timings: dict[str, float]):
+        self.conn, self.dataset_id, self.timings, self.current = conn, dataset_id, timings, "claim"
+
+    @contextlib.contextmanager
+    def stage(self, name: str):
+        self.current = name
+        started = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - started, 3)
+        if name in PROGRESS:
+            lifecycle.set_progress(self.conn, self.dataset_id, PROGRESS[name])
+
+
+def _ds_connect(config: AnalyzerConfig):
+    return connect(settings=config.mysql, db=config.ds_db)
+
+
+def run(spark: SparkSession, dataset_id: int, config: AnalyzerConfig | None = None, labeller=None) -> RunResult:
+    config = config or AnalyzerConfig()
+    pyfiles.ensure_workers_have_code(spark)
+    result = RunResult(dataset_id, None)
+    conn = _ds_connect(config)
+    run_id = uuid.uuid4().hex
+    stages = _Stages(conn, dataset_id, result.timings)
+    cached: list[DataFrame] = []
+    claimed = False
+    try:
+        row = lifecycle.claim(conn, dataset_id, config.force)
+        claimed = True
+        product_ids = lifecycle.parse_product_ids(row["settings"], dataset_id)
+        publish.clean_staging(conn, dataset_id=dataset_id)  # leftovers of a crashed run
+        _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run_id, labeller)
+        result.status = int(DatasetStatus.COMPLETED)
+    except Exception as exc:
+        code = (
+            exc.code
+            if isinstance(exc, AnalysisError)
+            else (ErrorCode.DATABASE_WRITE_FAILED if isinstance(exc, InjectedFailure) else STAGE_ERRORS[stages.current])
+        )
+        message = exc.detail if isinstance(exc, AnalysisError) else f"{stages.current}: {type(exc).__name__}: {exc}"
+        result.error_code, result.error_message = int(code), message[:1000]
+        log.error(
+            "dataset %s failed in %s: [%s] %s",
+            dataset_id,
+            stages.current,
+            int(code),
+            message[:300],
+            exc_info=not isinstance(exc, AnalysisError),
+        )
+        if claimed:
+            _record_failure(config, dataset_id, code, message, run_id)
+            result.status = int(DatasetStatus.FAILED)
+    finally:
+        for frame in cached:
+            frame.unpersist()
+        conn.close()
+    return result
+
+
+def _record_failure(config: AnalyzerConfig, dataset_id: int, code: ErrorCode, message: str, run_id: str) -> None:
+    conn = _ds_connect(config)  # a fresh connection: the run's one may be what broke
+    try:
+        lifecycle.fail(conn, dataset_id, code, message)
+        publish.clean_staging(conn, run_id=run_id)
+    finally:
+        conn.close()
+
+
+def _keep(cached: list[DataFrame], frame: DataFrame) -> DataFrame:
+    frame = frame.cache()
+    cached.append(frame)
+    return frame
+
+
+def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run_id, labeller) -> None:
+    with stages.stage("extract"):
+        av = connect(settings=config.mysql, db=config.av_db)
+        try:
+            summary = extract.validate_input(av, dataset_id, product_ids, config)
+        finally:
+            av.close()
+        products = _keep(cached, extract.read_products(spark, config, product_ids))
+        reviews = _keep(cached, extract.read_reviews(spark, config, product_ids))
+        sentences = _keep(
+            cached, extract.decode_embeddings(extract.read_sentences(spark, config, summary), config.embedding_dim)
+        )
+        result.sentences = sentences.count()
+        product_count = products.count()
+
+    with stages.stage("similarity"):
+        vectors = similarity.product_vectors(sentences, products, config.similarity_text_weight)
+        result.similarity_method = similarity.choose_method(product_count, config)
+        sims = _keep(cached, similarity.similarities(vectors, product_count, config))
+        sims.count()
+
+    with stages.stage("clustering"):
+        clustered, choice = clustering.cluster_sentences(sentences, result.sentences, config)
+        clustered = _keep(cached, clustered)
+        clustered.count()
+        result.k, result.silhouettes = choice.k, choice.silhouettes
+
+    with stages.stage("labelling"):
+        viewpoints = _label_clusters(spark, dataset_id, clustered, config, result, labeller)
+
+    with stages.stage("sentiment"):
+        scored = _keep(
+            cached,
+            sentiment.sentence_sentiment(
+                sentences.select("sentence_id", "text"), config.sentiment_model_path, config.sentiment_threshold
+            ),
+        )
+        scored.count()
+        sentence_rows = clustered.select("sentence_id", "review_id", "product_id", "cluster_id", "is_noise").join(
+            scored, "sentence_id"
+        )
+        review_rows = _keep(cached, sentiment.review_sentiment(sentence_rows, reviews, config.sentiment_threshold))
+        review_rows.count()
+
+    with stages.stage("staging"):
+        frames = _result_frames(dataset_id, products, reviews, sentences, review_rows, sentence_rows, sims, viewpoints)
+        publish.stage(frames, run_id, config)
+
+    with stages.stage("publish"):
+        result.counts = publish.publish(stages.conn, dataset_id, run_id, config)
+        publish.clean_staging(stages.conn, run_id=run_id)
+
+
+def _label_clusters(spark, dataset_id, clustered, config, result, labeller) -> DataFrame:
+    sizes = {
+        r["cluster_id"]: (r["size"], r["noise"])
+        for r in clustered.groupBy("cluster_id")
+        .agg(F.sum((~F.col("is_noise")).cast("int")).alias("size"), F.sum(F.col("is_noise").cast("int")).alias("noise"))
+        .collect()
+    }
+    terms: dict[int, list[str]] = {}
+    for r in keywords.class_tfidf(clustered).orderBy("cluster_id", "rank").collect():
+        terms.setdefault(r["cluster_id"], []).append(r["term"])
+    reps: dict[int, list[str]] = {}
+    for r in keywords.representatives(clustered, config.llm_representatives).orderBy("cluster_id", "rank").collect():
+        reps.setdefault(r["cluster_id"], []).append(r["text"])
+    if labeller is None:
+        labeller = make_labeller(config, LabelCache(lambda: _ds_connect(config)))
+    rows = []
+    for cluster_id in sorted(sizes):
+        size, noise = sizes[cluster_id]
+        summary = ClusterSummary(cluster_id, int(size), terms.get(cluster_id, []), reps.get(cluster_id, []))
+        label = labeller.label(summary)
+        result.clusters.append(ClusterResult(cluster_id, label.name, int(size), int(noise), label.source))
+        rows.append(
+            (
+                dataset_id,
+                cluster_id,
+                label.name,
+                label.description,
+                json.dumps(summary.keywords),
+                int(size),
+                label.source,
+            )
+        )
+    schema = (
+        "dataset_id long, cluster_id int, name string, description string, keywords string, "
+        "sentence_count int, label_source string"
+    )
+    return spark.createDataFrame(rows, schema)
+
+
+def _result_frames(dataset_id, products, reviews, sentences, review_rows, sentence_rows, sims, viewpoints):
+    ds = F.lit(dataset_id).cast("long").alias("dataset_id")
+    per_product_reviews = review_rows.groupBy("product_id").agg(
+        F.count("*").alias("review_count"),
+        F.round(F.avg("rating"), 2).cast("decimal(3,2)").alias("average_rating"),
+        F.avg("sentiment_score").alias("sentiment_score"),
+    )
+    per_product_sentences = sentences.groupBy("product_id").agg(F.count("*").alias("sentence_count"))
+    products_out = (
+        products.join(per_product_reviews, "product_id", "left")
+        .join(per_product_sentences, "product_id", "left")
+        .select(
+            ds,
+            "product_id",
+            "mall_id",
+            "mall_product_id",
+            "name",
+            F.coalesce("review_count", F.lit(0)).alias("review_count"),
+            F.coalesce("sentence_count", F.lit(0)).alias("sentence_count"),
+            "average_rating",
+            "sentiment_score",
+        )
+    )
+    details = products.select(
+        ds,
+        "product_id",
+        F.trim(F.regexp_replace(F.lower("name"), r"[^\p{L}\p{N}]+", " ")).alias("processed_name"),
+        "specifications",
+        F.to_json(F.struct("brand", "category_code", "price", "rating", "description", "url")).alias("metadata"),
+    )
+    return {
+        "products": products_out,
+        "product_details": details,
+        "product_similarities": sims.select(ds, "product_id", "similar_product_id", "score", "rank_no", "method"),
+        "ai_viewpoints": viewpoints,
+        "reviews": review_rows.select(ds, "review_id", "product_id", "rating", "sentiment_overall", "sentiment_score"),
+        "review_sentences": sentence_rows.select(
+            ds,
+            "sentence_id",
+            "review_id",
+            "product_id",
+            "cluster_id",
+            F.col("is_noise").cast("int").alias("is_noise"),
+            "sentiment",
+            "sentiment_score",
+        ),
+    }

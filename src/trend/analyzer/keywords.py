@@ -1,0 +1,64 @@
+"""Per-cluster keywords (class-based TF-IDF) and representative sentences, as Spark transforms."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+_STOPWORDS = sorted(
+    set(
+        """
+a about above after again against all also am an and any are aren't as at be because been before being
+below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
+during each even few for from further get got had hadn't has hasn't have haven't having he her here hers
+herself him himself his how i i'm i've if in into is isn't it it's its itself just let's me more most much
+my myself no nor not now of off on once one only or other ought our ours ourselves out over own really
+same she should shouldn't so some still such than that that's the their theirs them themselves then there
+these they they're this those through to too under until up us very was wasn't we we're were weren't what
+when where which while who whom why will with won't would wouldn't you you're your yours yourself
+""".split()
+    )
+)
+
+
+def class_tfidf(clustered: DataFrame, top_n: int = 8) -> DataFrame:
+    """(cluster_id, term, weight, rank) for non-noise sentences.
+
+    weight(t, c) = tf(t, c) / |c| · log(1 + A / f(t)), A = mean words per cluster,
+    f(t) = occurrences of t in all clusters (BERTopic's c-TF-IDF).
+    """
+    words = (
+        clustered.where(~F.col("is_noise"))
+        .select("cluster_id", F.explode(F.split(F.lower("text"), "[^a-z']+")).alias("term"))
+        .where((F.length("term") > 2) & ~F.col("term").isin(_STOPWORDS))
+    )
+    tf = words.groupBy("cluster_id", "term").count()
+    per_cluster = tf.groupBy("cluster_id").agg(F.sum("count").alias("cluster_words"))
+    per_term = tf.groupBy("term").agg(F.sum("count").alias("term_total"))
+    average = per_cluster.agg(F.avg("cluster_words")).first()[0] or 1.0
+    weighted = (
+        tf.join(per_cluster, "cluster_id")
+        .join(per_term, "term")
+        .withColumn(
+            "weight", F.col("count") / F.col("cluster_words") * F.log(1 + F.lit(float(average)) / F.col("term_total"))
+        )
+    )
+    order = Window.partitionBy("cluster_id").orderBy(F.desc("weight"), F.asc("term"))
+    return (
+        weighted.withColumn("rank", F.row_number().over(order))
+        .where(F.col("rank") <= top_n)
+        .select("cluster_id", "term", "weight", "rank")
+    )
+
+
+def representatives(clustered: DataFrame, per_cluster: int) -> DataFrame:
+    """The ``per_cluster`` distinct non-noise sentences nearest to each centroid."""
+    distinct = (
+        clustered.where(~F.col("is_noise")).groupBy("cluster_id", "text").agg(F.min("distance").alias("distance"))
+    )
+    order = Window.partitionBy("cluster_id").orderBy("distance", "text")
+    return (
+        distinct.withColumn("rank", F.row_number().over(order))
+        .where(F.col("rank") <= per_cluster)
+        .select("cluster_id", "text", "rank")
+    )

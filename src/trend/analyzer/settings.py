@@ -1,0 +1,108 @@
+"""Job configuration: a JSON file/dict plus the environment, never Airflow.
+
+Secrets never live here: the MySQL URL comes from ``MYSQL_URL`` and the LLM key
+from the environment variable named by ``llm_api_key_env``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trend.config import ConfigError, MysqlSettings, db_name
+from trend.embeddings import DIMENSION, MODEL_NAME
+
+
+@dataclass(frozen=True)
+class AnalyzerConfig:
+    # clustering
+    k_min: int = 2
+    k_max: int = 12
+    k_sample_size: int = 3000
+    k_selection: str = "driver"  # driver (scikit-learn on the sample) | spark (Spark ML on the sample)
+    min_cluster_size: int = 5
+    kmeans_max_iter: int = 30
+    kmeans_restarts: int = 3  # final fit: seeds seed..seed+n-1, lowest cost wins
+    noise_z: float = 3.5  # robust z-score of the distance to the centroid above which a sentence is noise
+    seed: int = 42
+    # similarity
+    similarity_top_k: int = 5
+    similarity_method: str = "auto"  # auto | exact | lsh
+    similarity_exact_max_products: int = 5000
+    similarity_text_weight: float = 0.2
+    lsh_bucket_length: float = 0.05
+    lsh_hash_tables: int = 8
+    lsh_max_distance: float = 1.0  # unit vectors: distance 1.0 is cosine 0.5
+    # sentiment
+    sentiment_model_path: str | None = None
+    sentiment_threshold: float = 0.05
+    # LLM labelling
+    llm_model: str = "gpt-4o-mini"
+    llm_base_url: str | None = None
+    llm_api_key_env: str = "OPENAI_API_KEY"
+    llm_token_budget: int = 20000
+    llm_max_retries: int = 4
+    llm_backoff_seconds: float = 1.0
+    llm_timeout_seconds: float = 30.0
+    llm_representatives: int = 8
+    # input / storage
+    embedding_dim: int = DIMENSION
+    embedding_model: str = MODEL_NAME
+    jdbc_partitions: int = 4
+    ds_database: str | None = None  # physical names; default trend.config.db_name(...)
+    av_database: str | None = None
+    force: bool = False  # reprocess a dataset that is already Completed
+    fail_point: str | None = None  # tests/drills: "staging:<table>" or "publish:<table>"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> AnalyzerConfig:
+        values = dict(values or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown analyzer config keys: {unknown}")
+        config = cls(**values)
+        config.validate()
+        return config
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> AnalyzerConfig:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def replace(self, **changes: Any) -> AnalyzerConfig:
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> None:
+        if not 1 <= self.k_min <= self.k_max:
+            raise ConfigError("need 1 <= k_min <= k_max")
+        if self.k_selection not in ("driver", "spark"):
+            raise ConfigError("k_selection must be driver or spark")
+        if self.similarity_method not in ("auto", "exact", "lsh"):
+            raise ConfigError("similarity_method must be auto, exact or lsh")
+        if not 0 <= self.similarity_text_weight <= 1:
+            raise ConfigError("similarity_text_weight must be within [0, 1]")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    # --- environment-derived settings (not serialised) ---
+    @property
+    def llm_api_key(self) -> str | None:
+        return os.environ.get(self.llm_api_key_env) or None
+
+    @property
+    def mysql(self) -> MysqlSettings:
+        return MysqlSettings.from_env()
+
+    @property
+    def ds_db(self) -> str:
+        return self.ds_database or db_name("ds_analyzer")
+
+    @property
+    def av_db(self) -> str:
+        return self.av_database or db_name("analyzer_v2")

@@ -1,0 +1,1 @@
+"""Helpers around the product: demo, evaluation, benchmarks, synthetic data, a local Airflow."""
