@@ -2,7 +2,8 @@
 
 pending datasets (or the dataset_id from the trigger form) → zip src/trend
 for --py-files → one spark-submit per dataset on ``spark_default`` → history sync
-(runs even when an analysis failed, so histories also learn about status 9).
+(runs even when an analysis failed, so histories also learn about status 9) → announce:
+emits ``analysed_datasets`` (spvp_batch's schedule) only when histories moved to spvp_status 2.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from airflow.sdk import Param, dag, task
 
 from trend.analyzer.airflow_tasks import APPLICATION, AnalyzerSubmitOperator
-from trend.assets import PENDING_DATASETS
+from trend.assets import ANALYSED_DATASETS, PENDING_DATASETS
 from trend.dag_defaults import default_args
 from trend.spark import MARIADB_JAR
 
@@ -56,10 +57,16 @@ def analyzer_batch():
         return submissions(dataset_ids, py_files, params["config"])
 
     @task(trigger_rule="all_done")
-    def sync_histories() -> int:
+    def sync_histories() -> dict:
         from trend.analyzer import airflow_tasks
 
         return airflow_tasks.sync_histories()
+
+    @task(outlets=[ANALYSED_DATASETS])
+    def announce(synced: dict) -> str:
+        from trend.airflow_tasks import announce_analysed_datasets
+
+        return announce_analysed_datasets(synced["ready_for_spvp"])
 
     analyse = AnalyzerSubmitOperator.partial(
         task_id="analyse_dataset",
@@ -70,7 +77,9 @@ def analyzer_batch():
         conf={"spark.ui.enabled": "false", "spark.log.level": "WARN"},
         max_active_tis_per_dag=1,
     ).expand_kwargs(plan(find_datasets(), package_code()))
-    analyse >> sync_histories()
+    synced = sync_histories()
+    analyse >> synced
+    announce(synced)
 
 
 analyzer_batch()

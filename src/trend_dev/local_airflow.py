@@ -59,6 +59,18 @@ def dags_test(env: dict[str, str], dag_id: str, conf: dict | None = None, timeou
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def asset_event_counts(env: dict[str, str]) -> dict[str, int]:
+    """Asset events recorded so far in a private SQLite metadata DB, per asset name."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")) as db:
+        rows = db.execute(
+            "SELECT a.name, COUNT(e.id) FROM asset a LEFT JOIN asset_event e ON e.asset_id = a.id GROUP BY a.name"
+        ).fetchall()
+    return {name: int(n) for name, n in rows}
+
+
 if __name__ == "__main__":  # print `export` lines for a shell: eval "$(python -m trend_dev.local_airflow HOME)"
     import shlex
 

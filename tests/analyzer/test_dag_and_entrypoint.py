@@ -25,11 +25,13 @@ def dag():
 
 def test_dag_wires_find_package_submit_then_sync(dag):
     tasks = dag.task_dict
-    assert set(tasks) == {"find_datasets", "package_code", "plan", "analyse_dataset", "sync_histories"}
+    assert set(tasks) == {"find_datasets", "package_code", "plan", "analyse_dataset", "sync_histories", "announce"}
     assert tasks["plan"].upstream_task_ids == {"find_datasets", "package_code"}
     assert tasks["analyse_dataset"].upstream_task_ids == {"plan"}
     assert tasks["sync_histories"].upstream_task_ids == {"analyse_dataset"}
     assert tasks["sync_histories"].trigger_rule == "all_done"  # histories learn about failures too
+    assert tasks["announce"].upstream_task_ids == {"sync_histories"}
+    assert [o.name for o in tasks["announce"].outlets] == ["analysed_datasets"]  # spvp_batch's schedule
     submit = tasks["analyse_dataset"]
     assert submit.partial_kwargs["conn_id"] == "spark_default"
     assert submit.partial_kwargs["application"].endswith("spark_jobs/analyzer_batch.py")
