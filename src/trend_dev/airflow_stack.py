@@ -337,7 +337,8 @@ def cmd_start(root: Path, port: int, mode: str, settings: Path | None, all_admin
 
     dirs = StackDirs(root)
     if running := stack_pids(dirs):
-        print(f"airflow: already running ({len(running)} processes); `make airflow-stop` first to restart")
+        port = json.loads((dirs.run / "stack.json").read_text())["port"]
+        print(f"airflow: already running at http://127.0.0.1:{port} ({len(running)} processes); `make airflow-stop`")
         return 0
     if port_in_use(port):
         print(f"airflow: port {port} is in use; choose another: make airflow AIRFLOW_PORT=<port>")
@@ -352,6 +353,7 @@ def cmd_start(root: Path, port: int, mode: str, settings: Path | None, all_admin
         print("airflow: login disabled (AIRFLOW_ALL_ADMINS=1): everyone is admin; for local use only")
     else:
         stack.admin_password()  # written by the api-server at start
+        stack.passwords_file.chmod(0o600)  # Airflow writes it world-readable
         print(f"airflow: log in as '{ADMIN_USER}'; password in {stack.passwords_file}")
     print("airflow: DAGs start paused; unpause them in the UI. Stop everything with `make airflow-stop`.")
     return 0
