@@ -1,6 +1,6 @@
 """analyzer_batch: analyse pending datasets with Spark, then let histories follow.
 
-pending datasets (or the dataset_id from the trigger form) → one spark-submit of
+plan: pending datasets (or the dataset_id from the trigger form) → one spark-submit of
 ``spark_jobs/analyzer_batch.py`` per dataset (``TrendSparkSubmitOperator``: code,
 sizing and credentials added at execute time) → history sync (runs even when an
 analysis failed, so histories also learn about status 9).
@@ -39,16 +39,10 @@ from trend.spark_submit import TrendSparkSubmitOperator
 )
 def analyzer_batch():
     @task
-    def find_datasets(params=None) -> list[int]:
-        from trend.analyzer.airflow_tasks import datasets_to_analyse
+    def plan(params=None) -> list[list[str]]:
+        from trend.analyzer.airflow_tasks import plan_runs
 
-        return datasets_to_analyse(params["dataset_id"])
-
-    @task
-    def plan(dataset_ids: list[int], params=None) -> list[list[str]]:
-        from trend.analyzer.airflow_tasks import submissions
-
-        return submissions(dataset_ids, params["config"])
+        return plan_runs(params["dataset_id"], params["config"])
 
     @task(trigger_rule="all_done")
     def sync_histories() -> int:
@@ -57,7 +51,7 @@ def analyzer_batch():
         return airflow_tasks.sync_histories()
 
     analyse = TrendSparkSubmitOperator.partial(task_id="analyse_dataset", job=JOB, max_active_tis_per_dag=1).expand(
-        application_args=plan(find_datasets())
+        application_args=plan()
     )
     analyse >> sync_histories()
 

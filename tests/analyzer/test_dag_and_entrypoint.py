@@ -22,10 +22,9 @@ def dag():
     return bag.dags["analyzer_batch"]
 
 
-def test_dag_wires_find_plan_submit_then_sync(dag):
+def test_dag_wires_plan_submit_then_sync(dag):
     tasks = dag.task_dict
-    assert set(tasks) == {"find_datasets", "plan", "analyse_dataset", "sync_histories"}
-    assert tasks["plan"].upstream_task_ids == {"find_datasets"}
+    assert set(tasks) == {"plan", "analyse_dataset", "sync_histories"}
     assert tasks["analyse_dataset"].upstream_task_ids == {"plan"}
     assert tasks["sync_histories"].upstream_task_ids == {"analyse_dataset"}
     assert tasks["sync_histories"].trigger_rule == "all_done"  # histories learn about failures too

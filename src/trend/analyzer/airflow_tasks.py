@@ -19,6 +19,11 @@ def submissions(dataset_ids: list[int], overrides: dict | None) -> list[list[str
     return [["--dataset-id", str(d), *extra] for d in dataset_ids]
 
 
+def plan_runs(dataset_id: int | None, overrides: dict | None) -> list[list[str]]:
+    """The datasets to analyse now (or the one from the trigger form) as spark-submit argument lists."""
+    return submissions(datasets_to_analyse(dataset_id), overrides)
+
+
 def datasets_to_analyse(requested: int | None) -> list[int]:
     from trend.airflow_support import mysql_connection
     from trend.analyzer.lifecycle import pending_dataset_ids

@@ -57,10 +57,10 @@ def reset_category(ds_conn, gb_conn, category: str | int, to_id: int = 0, ordina
     unknown = sorted(set(ordinals or []) - set(found.ordinals))
     if unknown:
         raise progress.SpvpFailure(progress.ErrorCode.INVALID_STATE, f"category {found.id} has no viewpoints {unknown}")
-    moved = progress.reset_progress(ds_conn, found.id, int(to_id), ordinals)
-    requeued = progress.requeue_completed(gb_conn, progress.datasets_of_category(ds_conn, found.id))
+    moved = progress.reset_progress(ds_conn, found.stored_id, int(to_id), ordinals)
+    requeued = progress.requeue_completed(gb_conn, progress.datasets_of_category(ds_conn, found.stored_id))
     return {
-        "category_id": found.id,
+        "category_id": found.stored_id,
         "viewpoints_moved": moved,
         "datasets_requeued": requeued,
         "last_object_id": int(to_id),
