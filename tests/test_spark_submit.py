@@ -140,3 +140,9 @@ def test_a_real_spark_submit_gets_credentials_in_its_environment_only(connection
     assert not [a for a in seen["parent"] + seen["argv"] if PASSWORD in a or LLM_KEY in a]
     assert any(p.endswith(".zip") and "/trend-" in p for p in seen["path"])  # --py-files reached the driver
     assert PASSWORD not in caplog.text and LLM_KEY not in caplog.text
+
+
+def test_mysql_url_round_trips_awkward_credentials():
+    settings = MysqlSettings("db.internal", 3307, "an@lyst", "p@ss:w/rd%")
+    assert MysqlSettings.from_url(settings.url()) == settings
+    assert MysqlSettings.from_url(MysqlSettings("h", 3306, "root", "").url()) == MysqlSettings("h", 3306, "root", "")

@@ -28,7 +28,7 @@ from typing import Any
 from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-from trend.config import REPO_ROOT, ConfigError, MysqlSettings
+from trend.config import REPO_ROOT, ConfigError
 from trend.spark import MARIADB_JAR, TRY_NUMBER_ENV, SparkSizing
 
 log = logging.getLogger(__name__)
@@ -62,14 +62,6 @@ def _connection(conn_id: str, purpose: str, required: bool = True) -> Any:
         return None
 
 
-def mysql_url(settings: MysqlSettings) -> str:
-    """The ``MYSQL_URL`` a job reads with ``MysqlSettings.from_env`` (password included)."""
-    from urllib.parse import quote
-
-    auth = quote(settings.user, safe="") + (f":{quote(settings.password, safe='')}" if settings.password else "")
-    return f"mysql://{auth}@{settings.host}:{settings.port}"
-
-
 def job_credentials() -> dict[str, str]:
     """Credentials for the job's environment, read from Airflow connections now (execute time)."""
     from airflow.sdk.exceptions import AirflowNotFoundException
@@ -77,7 +69,7 @@ def job_credentials() -> dict[str, str]:
     from trend.airflow_support import CONN_IDS, mysql_settings
 
     try:
-        env = {"MYSQL_URL": mysql_url(mysql_settings(MYSQL_LOGICAL))}
+        env = {"MYSQL_URL": mysql_settings(MYSQL_LOGICAL).url()}
     except AirflowNotFoundException:
         raise MissingConnection(CONN_IDS[MYSQL_LOGICAL], "MySQL credentials of the Spark jobs") from None
     openai = _connection(OPENAI_CONN_ID, "LLM key", required=False)
