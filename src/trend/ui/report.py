@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from itertools import zip_longest
 
 from trend.db import fetch_all, table
 
@@ -71,13 +72,20 @@ def _cluster_aggregates(conn, dataset_id: int) -> dict[int | None, dict]:
 
 
 def _examples(conn, dataset_id: int, cluster_id: int, limit: int) -> list[dict]:
-    return fetch_all(
-        conn,
-        f"""SELECT rs.sentence_id, rs.product_id, rs.sentiment, t.text
-            FROM review_sentences rs JOIN {table("analyzer_v2", "review_sentences")} t ON t.id = rs.sentence_id
-            WHERE rs.dataset_id = %s AND rs.cluster_id = %s AND rs.is_noise = 0 LIMIT %s""",
-        [dataset_id, cluster_id, limit],
-    )
+    """Up to ``limit`` member sentences, alternating positive / negative / neutral (index range reads)."""
+    by_sentiment = [
+        fetch_all(
+            conn,
+            f"""SELECT rs.sentence_id, rs.product_id, rs.sentiment, t.text
+                FROM review_sentences rs JOIN {table("analyzer_v2", "review_sentences")} t ON t.id = rs.sentence_id
+                WHERE rs.dataset_id = %s AND rs.cluster_id = %s AND rs.is_noise = 0 AND rs.sentiment = %s
+                LIMIT %s""",
+            [dataset_id, cluster_id, sentiment, limit],
+        )
+        for sentiment in ("positive", "negative", "neutral")
+    ]
+    mixed = [row for group in zip_longest(*by_sentiment) for row in group if row is not None]
+    return mixed[:limit]
 
 
 def viewpoints(conn, dataset_id: int, examples: int = EXAMPLES_PER_VIEWPOINT) -> dict:
