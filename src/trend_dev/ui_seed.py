@@ -11,10 +11,17 @@ from __future__ import annotations
 import json
 import math
 import random
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
+from trend.catalog_graph import operations as ops
+from trend.catalog_graph.model import MatchMode, NodeSettings
+from trend.catalog_graph.recompute import full_rebuild
+from trend.catalog_graph.store import open_embedded
 from trend.db import table
 from trend.status import DatasetStatus, ErrorCode, HistoryStatus, Mall, SpvpStatus
+from trend_dev import catalog_demo
 from trend_dev.synthetic import ADJECTIVES, ASPECTS, BRANDS, FILLER
 
 CATEGORY_NAME = "ui-seed aspects"
@@ -352,3 +359,31 @@ def seed_showcase(conn, sentences: int = 3000) -> dict[str, SeededDataset]:
             seed=10,
         ),
     }
+
+
+@dataclass(frozen=True)
+class SeededCatalog:
+    path: str
+    catalog_id: str
+    changed_node: str
+    before_change_us: int  # a time between the first settings and the change
+    created_us: int
+
+
+def seed_catalog(path: str | Path) -> SeededCatalog:
+    """The catalog_demo tree (gremlite file at ``path``), recomputed, then one settings change."""
+    store = open_embedded(path)
+    try:
+        catalog_demo.seed(store)
+        full_rebuild(store, catalog_demo.CATALOG)
+        created = ops.settings_history(store, catalog_demo.ROOT)[0][0]
+        time.sleep(0.01)
+        before = ops.now_us()
+        time.sleep(0.01)
+        ops.change_settings(
+            store, catalog_demo.CHANGED_NODE, NodeSettings(filter="dept:gadgets", filter_mode=MatchMode.APPEND), "bob"
+        )
+        full_rebuild(store, catalog_demo.CATALOG)
+    finally:
+        store.close()
+    return SeededCatalog(str(path), catalog_demo.CATALOG, catalog_demo.CHANGED_NODE, before, created)

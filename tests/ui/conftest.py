@@ -6,18 +6,13 @@ One server per test session (it takes ~15 s to start); every module seeds its ow
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import pytest
 import requests
 
-from trend.catalog_graph import operations as ops
-from trend.catalog_graph.model import MatchMode, NodeSettings
-from trend.catalog_graph.recompute import full_rebuild
-from trend.catalog_graph.store import open_embedded
 from trend.db import connect
-from trend_dev import catalog_demo, ui_seed
+from trend_dev import ui_seed
 from trend_dev.ui_server import ApiServer, api_server
 
 pytestmark = pytest.mark.airflow
@@ -42,36 +37,9 @@ def truncate_all(databases) -> None:
             conn.close()
 
 
-@dataclass(frozen=True)
-class CatalogFixture:
-    path: str
-    catalog_id: str
-    changed_node: str
-    before_change_us: int  # a time between the first settings and the change
-    created_us: int
-
-
-def _seed_catalog(path) -> CatalogFixture:
-    store = open_embedded(path)
-    try:
-        catalog_demo.seed(store)
-        full_rebuild(store, catalog_demo.CATALOG)
-        created = ops.settings_history(store, catalog_demo.ROOT)[0][0]
-        time.sleep(0.01)
-        before = ops.now_us()
-        time.sleep(0.01)
-        ops.change_settings(
-            store, catalog_demo.CHANGED_NODE, NodeSettings(filter="dept:gadgets", filter_mode=MatchMode.APPEND), "bob"
-        )
-        full_rebuild(store, catalog_demo.CATALOG)
-    finally:
-        store.close()
-    return CatalogFixture(str(path), catalog_demo.CATALOG, catalog_demo.CHANGED_NODE, before, created)
-
-
 @pytest.fixture(scope="session")
-def ui_catalog(tmp_path_factory) -> CatalogFixture:
-    return _seed_catalog(tmp_path_factory.mktemp("graph") / "catalog.sqlite")
+def ui_catalog(tmp_path_factory) -> ui_seed.SeededCatalog:
+    return ui_seed.seed_catalog(tmp_path_factory.mktemp("graph") / "catalog.sqlite")
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -87,13 +87,22 @@ def get_viewpoints(
 
 
 @router.get("/datasets/{dataset_id}/sentiment")
-def get_sentiment(user: Reader, conn: DsConn, dataset_id: int) -> dict:
+def get_sentiment(
+    user: Reader,
+    conn: DsConn,
+    dataset_id: int,
+    by: Annotated[Literal["product", "viewpoint", "both"], Query(description="which breakdown(s)")] = "both",
+) -> dict:
     datasets.get_dataset(conn, dataset_id)
-    by_viewpoint = [
-        {"ai_viewpoint_id": v["id"], "cluster_id": v["cluster_id"], "name": v["name"]} | v["sentiment"]
-        for v in report.viewpoints(conn, dataset_id, examples=0)["items"]
-    ]
-    return {"by_product": report.sentiment_by_product(conn, dataset_id), "by_viewpoint": by_viewpoint}
+    result: dict[str, list] = {}
+    if by in ("product", "both"):
+        result["by_product"] = report.sentiment_by_product(conn, dataset_id)
+    if by in ("viewpoint", "both"):
+        result["by_viewpoint"] = [
+            {"ai_viewpoint_id": v["id"], "cluster_id": v["cluster_id"], "name": v["name"]} | v["sentiment"]
+            for v in report.viewpoints(conn, dataset_id, examples=0)["items"]
+        ]
+    return result
 
 
 @router.get("/datasets/{dataset_id}/map")

@@ -90,8 +90,7 @@
     ctx.globalAlpha = 1;
   }
 
-  async function loadMap() {
-    const points = await api(`${base}/map`, { max_points: 4000 });
+  function showMap(points) {
     document.getElementById("map-summary").textContent = points.sampled ?
       `${points.sampled} of ${points.sentences} sentences (PCA of the embeddings, computed by the analysis)` : "";
     drawMap(points);
@@ -103,9 +102,8 @@
       [el("p", { class: "empty" }, "No sentiment yet.")]));
   }
 
-  async function loadSentiment() {
-    const data = await api(`${base}/sentiment`);
-    bars("sent-viewpoint", data.by_viewpoint, (r) => r.name);
+  function showSentiment(viewpoints, data) { // by viewpoint comes with the viewpoints: one scan less
+    bars("sent-viewpoint", viewpoints.items.map((v) => ({ name: v.name, ...v.sentiment })), (r) => r.name);
     bars("sent-product", data.by_product.slice(0, 30), (r) => r.name || `product ${r.product_id}`);
   }
 
@@ -158,7 +156,12 @@
 
   api(base).then(header).catch(showError);
   loadProducts().catch(showError);
-  loadViewpoints().then(() => Promise.all([loadMap(), loadSentiment()])).catch(showError);
+  // every request starts at once; the map and the sentiment bars need the viewpoints' colours first
+  const viewpoints = loadViewpoints();
+  const points = api(`${base}/map`, { max_points: 4000 });
+  const productSentiment = api(`${base}/sentiment`, { by: "product" });
+  Promise.all([viewpoints, points]).then(([, p]) => showMap(p)).catch(showError);
+  Promise.all([viewpoints, productSentiment]).then(([v, s]) => showSentiment(v, s)).catch(showError);
   loadNeighbours().catch(showError);
   loadSpvp().catch(showError);
 })();
