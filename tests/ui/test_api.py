@@ -261,3 +261,22 @@ def test_catalog_as_of_and_node_history(admin, ui_catalog):
     assert admin.get("catalog-nodes/history", node_id="catalog:demo/nope").status_code == 404
     assert admin.get("catalog-nodes/history", node_id="not an id").status_code == 422
     assert admin.get(f"catalogs/{ui_catalog.catalog_id}/tree", as_of="yesterday").status_code == 422
+
+
+def test_the_pages_database_session_refuses_writes(monkeypatch, databases):
+    """Reads only, enforced by MySQL: the session the endpoints get is READ ONLY."""
+    import MySQLdb
+
+    from trend.ui.deps import ds_connection
+    from trend_dev.local_airflow import airflow_env
+
+    conn_var = "AIRFLOW_CONN_MYSQL_DS_ANALYZER"
+    monkeypatch.setenv(conn_var, airflow_env("/nonexistent")[conn_var])  # as the api-server gets it
+    session = ds_connection()
+    conn = next(session)
+    try:
+        with pytest.raises(MySQLdb.OperationalError) as refused:
+            conn.cursor().execute("INSERT INTO datasets (name, group_id, settings) VALUES ('x', 1, '{}')")
+        assert refused.value.args[0] == 1792  # ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+    finally:
+        session.close()
