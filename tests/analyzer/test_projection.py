@@ -40,6 +40,21 @@ def test_projection_is_the_pca_of_the_vectors(spark):
     _same_up_to_sign(got, _numpy_pca_2d(x), atol=2e-3)
 
 
+def test_large_inputs_fit_on_a_sample_and_still_match(spark, monkeypatch):
+    from trend.analyzer import projection
+
+    monkeypatch.setattr(projection, "FIT_SAMPLE", 150)  # 600 rows: the fit sees about a quarter
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(600, 16)) * np.array([6.0, 3.0] + [0.3] * 14)
+    x = x @ np.linalg.qr(rng.normal(size=(16, 16)))[0]
+    frame = spark.createDataFrame([(i, Vectors.dense(row)) for i, row in enumerate(x)], ["sentence_id", "features"])
+    got = np.array([[r["map_x"], r["map_y"]] for r in sorted(projection.project_2d(frame).collect())])
+    expected = _numpy_pca_2d(x)
+    assert len(got) == 600
+    for j in range(2):
+        assert abs(np.corrcoef(got[:, j], expected[:, j])[0, 1]) > 0.99
+
+
 def test_a_single_sentence_sits_at_the_origin(spark):
     frame = spark.createDataFrame([(1, Vectors.dense([0.6, 0.8]))], ["sentence_id", "features"])
     assert [tuple(r) for r in project_2d(frame).collect()] == [(1, 0.0, 0.0)]
