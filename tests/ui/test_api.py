@@ -280,3 +280,13 @@ def test_the_pages_database_session_refuses_writes(monkeypatch, databases):
         assert refused.value.args[0] == 1792  # ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
     finally:
         session.close()
+
+
+def test_concurrent_catalog_requests_all_succeed(admin, ui_catalog):
+    """The api-server serves requests on a thread pool; each must open the graph on its own thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = ["catalogs", f"catalogs/{ui_catalog.catalog_id}/tree"] * 12
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(lambda path: admin.get(path).status_code, paths))
+    assert codes == [200] * len(paths)

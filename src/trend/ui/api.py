@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from trend.status import DatasetStatus
 from trend.ui import catalog, datasets, report, runs, spvp
-from trend.ui.deps import DsConn, Graph, Reader, readable_dags
+from trend.ui.deps import DsConn, Reader, graph_store, readable_dags
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +139,9 @@ def get_spvp_cell(
 
 
 @router.get("/catalogs")
-def list_catalogs(user: Reader, store: Graph) -> list[str]:
-    return catalog.catalogs(store)
+def list_catalogs(user: Reader) -> list[str]:
+    with graph_store() as store:
+        return catalog.catalogs(store)
 
 
 def _as_of_us(as_of: str) -> int:
@@ -157,9 +158,14 @@ def _as_of_us(as_of: str) -> int:
 
 
 @router.get("/catalogs/{catalog_id}/tree")
-def get_tree(user: Reader, store: Graph, catalog_id: str, as_of: str | None = None) -> dict:
-    if as_of:
-        at = _as_of_us(as_of)
+def get_tree(user: Reader, catalog_id: str, as_of: str | None = None) -> dict:
+    at = _as_of_us(as_of) if as_of else None
+    with graph_store() as store:
+        return _tree(store, catalog_id, at)
+
+
+def _tree(store, catalog_id: str, at: int | None) -> dict:
+    if at is not None:
         return {
             "catalog_id": catalog_id,
             "as_of": at,
@@ -170,5 +176,6 @@ def get_tree(user: Reader, store: Graph, catalog_id: str, as_of: str | None = No
 
 
 @router.get("/catalog-nodes/history")
-def get_node_history(user: Reader, store: Graph, node_id: str) -> list[dict]:
-    return catalog.history(store, node_id)
+def get_node_history(user: Reader, node_id: str) -> list[dict]:
+    with graph_store() as store:
+        return catalog.history(store, node_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from airflow.api_fastapi.app import get_auth_manager
@@ -53,8 +54,13 @@ def ds_connection() -> Iterator[Any]:
         conn.close()
 
 
+@contextmanager
 def graph_store() -> Iterator[Any]:
-    """The catalog graph (Gremlin Server or embedded gremlite) as the catalog DAGs open it."""
+    """The catalog graph (Gremlin Server or embedded gremlite) as the catalog DAGs open it.
+
+    Used inside the endpoint, not as a FastAPI dependency: gremlite's SQLite connection must stay on
+    the thread that opened it, and FastAPI runs a dependency's setup on another pool thread.
+    """
     from trend.ui.catalog import open_graph
 
     store = open_graph()
@@ -67,4 +73,3 @@ def graph_store() -> Iterator[Any]:
 
 Reader = Annotated[Any, Depends(reader)]
 DsConn = Annotated[Any, Depends(ds_connection)]
-Graph = Annotated[Any, Depends(graph_store)]

@@ -85,6 +85,7 @@ def _page_ready_js(page: str) -> str:
 
 
 def _time_pages(server: ApiServer, dataset_id: int) -> None:
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
     pages = {"datasets": "datasets", "report": f"datasets/{dataset_id}", "catalog": "catalog"}
@@ -98,10 +99,17 @@ def _time_pages(server: ApiServer, dataset_id: int) -> None:
             for _ in range(REPEATS):
                 started = time.perf_counter()
                 driver.get(f"{server.url}/trend/{path}")
-                WebDriverWait(driver, 30, poll_frequency=0.01).until(
-                    lambda d: d.execute_script(f"return {_page_ready_js(name)}")
-                )
+                try:
+                    WebDriverWait(driver, 30, poll_frequency=0.01).until(
+                        lambda d: d.execute_script(f"return {_page_ready_js(name)}")
+                    )
+                except TimeoutException:
+                    shown = driver.execute_script("return document.getElementById('error').textContent")
+                    print(f"{name}: not complete after 30 s; the page says: {shown!r}")
+                    break
                 times.append(time.perf_counter() - started)
+            if not times:
+                continue
             median = statistics.median(times)
             print(
                 f"{name + ' (/trend/' + path + ')':<48} {times[0] * 1000:7.0f}ms {median * 1000:7.0f}ms  "
