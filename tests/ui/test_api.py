@@ -282,11 +282,18 @@ def test_the_pages_database_session_refuses_writes(monkeypatch, databases):
         session.close()
 
 
-def test_concurrent_catalog_requests_all_succeed(admin, ui_catalog):
-    """The api-server serves requests on a thread pool; each must open the graph on its own thread."""
+def test_concurrent_requests_all_succeed(admin, ui_catalog, showcase):
+    """The api-server serves requests on a thread pool; each opens its graph / MySQL session itself."""
     from concurrent.futures import ThreadPoolExecutor
 
-    paths = ["catalogs", f"catalogs/{ui_catalog.catalog_id}/tree"] * 12
+    report = f"datasets/{showcase['completed'].dataset_id}"
+    paths = [
+        "catalogs",
+        f"catalogs/{ui_catalog.catalog_id}/tree",
+        "datasets",
+        f"{report}/viewpoints",
+        f"{report}/spvp",
+    ] * 6
     with ThreadPoolExecutor(max_workers=8) as pool:
         codes = list(pool.map(lambda path: admin.get(path).status_code, paths))
     assert codes == [200] * len(paths)
