@@ -64,7 +64,7 @@ def test_importing_the_plugin_stays_light():
     ("dag_id", "task_id", "value", "expected"),
     [
         ("dataset_create", "create", [{"dataset_id": 7, "created": True}, {"dataset_id": 9}], [7, 9]),
-        ("analyzer_batch", "find_datasets", [3, 4], [3, 4]),
+        ("analyzer_batch", "plan", [["--dataset-id", "3"], ["--dataset-id", "4", "--set", "k_max=8"]], [3, 4]),
         ("spvp_batch", "pick", [["--dataset-id", "5", "--rerun"], ["--mysql-host", "h"]], [5]),
         ("spvp_batch", "pick", "not a list of lists", []),
         ("dataset_create", "create", None, []),
@@ -73,6 +73,16 @@ def test_importing_the_plugin_stays_light():
 )
 def test_dataset_ids_from_task_return_values(dag_id, task_id, value, expected):
     assert runs.dataset_ids(dag_id, task_id, value) == expected
+
+
+def test_every_producer_task_exists_in_the_dags():
+    """Run links read these tasks' return values: a renamed task must fail here, not hide links."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dagbag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
+    assert not dagbag.import_errors
+    for dag_id, task_id in runs.PRODUCERS:
+        assert dagbag.dags[dag_id].has_task(task_id), (dag_id, task_id)
 
 
 @pytest.fixture(scope="module")

@@ -23,11 +23,7 @@ def _from_created(value: Any) -> list[int]:  # dataset_create.create -> [{"datas
     return [int(v["dataset_id"]) for v in value or [] if isinstance(v, dict) and "dataset_id" in v]
 
 
-def _from_ids(value: Any) -> list[int]:  # analyzer_batch.find_datasets -> [7, 8]
-    return [int(v) for v in value or [] if isinstance(v, int)]
-
-
-def _from_args(value: Any) -> list[int]:  # spvp_batch.pick -> [["--dataset-id", "7", ...], ...]
+def _from_args(value: Any) -> list[int]:  # analyzer_batch.plan, spvp_batch.pick -> [["--dataset-id", "7", ...], ...]
     ids = []
     for args in value or []:
         if isinstance(args, list) and "--dataset-id" in args:
@@ -39,7 +35,7 @@ def _from_args(value: Any) -> list[int]:  # spvp_batch.pick -> [["--dataset-id",
 
 PRODUCERS: dict[tuple[str, str], Callable[[Any], list[int]]] = {
     ("dataset_create", "create"): _from_created,
-    ("analyzer_batch", "find_datasets"): _from_ids,
+    ("analyzer_batch", "plan"): _from_args,
     ("spvp_batch", "pick"): _from_args,
 }
 
