@@ -74,7 +74,8 @@ def _rows(dag_ids: Iterable[str]) -> list[tuple]:
     from airflow.utils.session import create_session
     from sqlalchemy import and_, or_, select
 
-    pairs = [(d, t) for d, t in PRODUCERS if d in set(dag_ids)]
+    readable = set(dag_ids)
+    pairs = [(d, t) for d, t in PRODUCERS if d in readable]
     if not pairs:
         return []
     stmt = (
