@@ -6,7 +6,7 @@ import pytest
 
 from trend.db import fetch_all
 from trend.status import CrawlStatus, DatasetStatus, HistoryStatus, SpvpStatus
-from trend_dev import synthetic
+from trend_dev import synthetic, wishlists
 from trend_dev.local_airflow import dags_test
 
 pytestmark = pytest.mark.airflow
@@ -22,11 +22,9 @@ def test_crawl_then_dataset_creation_through_airflow(db, airflow_home, tmp_path)
     env = dict(airflow_home, TP_LOCAL_MARKETPLACE_DUMP=str(market.write_dump(tmp_path)))
     gb = db["gb_console"]
     cur = gb.cursor()
-    cur.execute("INSERT INTO wishlist_to_groups (wishlist_id, group_id, wishlist_name) VALUES (3, 8, 'Audio')")
-    cur.executemany(
-        "INSERT INTO summary_wishlist_product_reviews (wishlist_id, mall_id, mall_product_id) VALUES (3, 99, %s)",
-        [(p.mall_product_id,) for p in market.products],
-    )
+    wishlist = wishlists.wishlist(cur, "Audio", group_id=8)
+    for p in market.products:
+        wishlists.product_with_reviews(cur, wishlist, p.mall_product_id)
     gb.commit()
 
     _ok(dags_test(env, "crawl_sync"))
@@ -34,7 +32,7 @@ def test_crawl_then_dataset_creation_through_airflow(db, airflow_home, tmp_path)
     statuses = fetch_all(gb, "SELECT crawl_status FROM summary_wishlist_product_reviews")
     assert {r["crawl_status"] for r in statuses} == {CrawlStatus.SUCCESS}
 
-    _ok(dags_test(env, "dataset_create", conf={"wishlist_id": 3}))
+    _ok(dags_test(env, "dataset_create", conf={"wishlist_id": wishlist}))
     db["ds_analyzer"].commit()
     datasets = fetch_all(db["ds_analyzer"], "SELECT group_id, settings, status, progress FROM datasets")
     assert len(datasets) == 1 and datasets[0]["group_id"] == 8
@@ -53,11 +51,11 @@ def test_crawl_then_dataset_creation_through_airflow(db, airflow_home, tmp_path)
 def test_manual_trigger_for_unfinished_wishlist_fails_clearly(db, airflow_home):
     gb = db["gb_console"]
     cur = gb.cursor()
-    cur.execute("INSERT INTO wishlist_to_groups (wishlist_id, group_id, wishlist_name) VALUES (4, 1, 'x')")
-    cur.execute("INSERT INTO summary_wishlist_products (wishlist_id, mall_id, mall_product_id) VALUES (4, 99, 'A')")
+    wishlist = wishlists.wishlist(cur, "x")
+    wishlists.product(cur, wishlist, "A")
     gb.commit()
-    result = dags_test(dict(airflow_home), "dataset_create", conf={"wishlist_id": 4})
+    result = dags_test(dict(airflow_home), "dataset_create", conf={"wishlist_id": wishlist})
     assert "WishlistNotReady" in result.stdout + result.stderr
-    assert "wishlist 4 is not fully crawled" in result.stdout + result.stderr
+    assert f"wishlist {wishlist} is not fully crawled" in result.stdout + result.stderr
     db["ds_analyzer"].commit()
     assert fetch_all(db["ds_analyzer"], "SELECT COUNT(*) AS n FROM datasets")[0]["n"] == 0

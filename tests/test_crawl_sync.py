@@ -8,32 +8,35 @@ from trend.crawl.local_source import LocalMarketplaceSource, MarketplaceDump
 from trend.crawl.sync import sync_once
 from trend.db import connect, fetch_all
 from trend.status import CrawlStatus, Mall
-from trend_dev import synthetic
+from trend_dev import synthetic, wishlists
 
 
 def _gb():
     return connect("gb_console")
 
 
-def _insert_products(conn, wishlist_id, ids, mall=Mall.SYNTHETIC):
+def _insert_products(conn, ids, mall=Mall.SYNTHETIC, with_reviews=False) -> int:
+    """Product items (and their reviews items) of one new active wishlist; returns its id."""
     cur = conn.cursor()
-    cur.executemany(
-        "INSERT INTO summary_wishlist_product_reviews (wishlist_id, mall_id, mall_product_id) VALUES (%s, %s, %s)",
-        [(wishlist_id, mall, pid) for pid in ids],
-    )
+    wishlist = wishlists.wishlist(cur, "crawl test")
+    for pid in ids:
+        item = wishlists.product(cur, wishlist, pid, mall_id=mall)
+        if with_reviews:
+            wishlists.product_reviews(cur, item)
     conn.commit()
+    return wishlist
 
 
-def _statuses(conn, table="summary_wishlist_product_reviews"):
+def _statuses(conn, table="summary_wishlist_products"):
     conn.commit()
     return {
-        r["mall_product_id"]: (r["crawl_status"], r["crawl_error"])
-        for r in fetch_all(conn, f"SELECT mall_product_id, crawl_status, crawl_error FROM {table}")
+        r["input"]: (r["crawl_status"], r["crawl_error"])
+        for r in fetch_all(conn, f"SELECT input, crawl_status, crawl_error FROM {table}")
     }
 
 
 def test_concurrent_claims_never_overlap(db):
-    _insert_products(db["gb_console"], 1, [f"P{i}" for i in range(200)])
+    _insert_products(db["gb_console"], [f"P{i}" for i in range(200)])
     results, barrier = [], threading.Barrier(4)
 
     def claimer():
@@ -72,7 +75,7 @@ class CancelingCrawler:
 
 
 def test_crawler_failure_sets_error_with_reason_and_loses_nothing(db):
-    _insert_products(db["gb_console"], 1, ["A", "B"])
+    _insert_products(db["gb_console"], ["A", "B"])
     report = sync_once(_gb, ExplodingCrawler())
     assert report.recorded["ERROR"] == 2
     statuses = _statuses(db["gb_console"])
@@ -81,7 +84,7 @@ def test_crawler_failure_sets_error_with_reason_and_loses_nothing(db):
 
 
 def test_canceled_items_are_recorded_as_canceled(db):
-    _insert_products(db["gb_console"], 1, ["A"])
+    _insert_products(db["gb_console"], ["A"])
     sync_once(_gb, CancelingCrawler())
     assert _statuses(db["gb_console"]) == {"A": (CrawlStatus.CANCELED, "canceled by operator")}
 
@@ -90,14 +93,14 @@ def test_bad_input_goes_to_error_and_good_items_still_crawl(db, tmp_path):
     market = synthetic.generate(seed=5, products_per_category=1, reviews_per_product=2)
     source = LocalMarketplaceSource(MarketplaceDump.load(market.write_dump(tmp_path)), lambda: connect("analyzer_v2"))
     good = market.products[0].mall_product_id
-    _insert_products(db["gb_console"], 1, [good])
-    _insert_products(db["gb_console"], 1, ["X1"], mall=777)
+    wishlist = _insert_products(db["gb_console"], [good], with_reviews=True)
+    _insert_products(db["gb_console"], ["X1"], mall=777)
     cur = db["gb_console"].cursor()
-    cur.execute("INSERT INTO summary_wishlist_search_queries (wishlist_id, mall_id, keyword) VALUES (1, 99, '')")
+    wishlists.search_query(cur, wishlist, "")
     db["gb_console"].commit()
 
     report = sync_once(_gb, source)
-    assert (report.claimed, report.rejected) == (1, 2)
+    assert (report.claimed, report.rejected) == (2, 2)  # good's product and reviews items
     statuses = _statuses(db["gb_console"])
     assert statuses[good] == (CrawlStatus.SUCCESS, None)
     assert statuses["X1"][0] == CrawlStatus.ERROR and "unknown mall_id 777" in statuses["X1"][1]
@@ -108,7 +111,7 @@ def test_bad_input_goes_to_error_and_good_items_still_crawl(db, tmp_path):
 
 
 def test_recording_twice_changes_nothing(db):
-    _insert_products(db["gb_console"], 1, ["A"])
+    _insert_products(db["gb_console"], ["A"])
     conn = _gb()
     try:
         items = claim_new_items(conn).claimed
@@ -122,11 +125,11 @@ def test_recording_twice_changes_nothing(db):
 
 
 def test_items_stuck_in_progress_past_timeout_go_to_error(db):
-    _insert_products(db["gb_console"], 1, ["OLD", "NEW"])
+    _insert_products(db["gb_console"], ["OLD", "NEW"])
     cur = db["gb_console"].cursor()
     cur.execute(
-        "UPDATE summary_wishlist_product_reviews SET crawl_status = 1, claimed_at = "
-        "CASE mall_product_id WHEN 'OLD' THEN NOW(3) - INTERVAL 3 HOUR ELSE NOW(3) END"
+        "UPDATE summary_wishlist_products SET crawl_status = 1, claimed_at = "
+        "CASE input WHEN 'OLD' THEN NOW(3) - INTERVAL 3 HOUR ELSE NOW(3) END"
     )
     db["gb_console"].commit()
     conn = _gb()
@@ -144,14 +147,14 @@ def test_category_item_records_found_products(db, tmp_path):
     market = synthetic.generate(seed=5, products_per_category=3, reviews_per_product=1)
     source = LocalMarketplaceSource(MarketplaceDump.load(market.write_dump(tmp_path)), lambda: connect("analyzer_v2"))
     cur = db["gb_console"].cursor()
-    cur.execute(
-        "INSERT INTO summary_wishlist_categories (wishlist_id, mall_id, category_code, max_products) "
-        "VALUES (4, 99, 'headphones', 2)"
-    )
+    wishlist = wishlists.wishlist(cur, "categories")
+    wishlists.category(cur, wishlist, "headphones", max_products=2)
     db["gb_console"].commit()
     sync_once(_gb, source)
     found = fetch_all(
         db["gb_console"],
-        "SELECT mall_product_id FROM summary_wishlist_found_products WHERE wishlist_id = 4 ORDER BY mall_product_id",
+        "SELECT mall_product_id FROM summary_wishlist_found_products WHERE wishlist_to_group_id = %s "
+        "ORDER BY mall_product_id",
+        (wishlist,),
     )
     assert [r["mall_product_id"] for r in found] == ["SYN-HEA-0001", "SYN-HEA-0002"]

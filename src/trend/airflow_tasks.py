@@ -55,19 +55,19 @@ def create_datasets(wishlist_id: int | None) -> list[dict]:
     """Datasets for one wishlist (manual: fails clearly if not ready) or every ready wishlist."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from trend.datasets import UnknownWishlist, WishlistNotReady, create_datasets_for_wishlist, ready_wishlists
+    from trend.datasets import UnknownWishlist, WishlistNotReady, create_dataset_for_wishlist, ready_wishlists
 
     conn = mysql_connection("ds_analyzer")
     try:
         wishlists = [wishlist_id] if wishlist_id is not None else ready_wishlists(conn)
-        created = [c for w in wishlists for c in create_datasets_for_wishlist(conn, w)]
+        created = [create_dataset_for_wishlist(conn, w) for w in wishlists]
     except (WishlistNotReady, UnknownWishlist) as exc:  # retrying cannot help: fail now, clearly
         raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
     finally:
         conn.close()
     for c in created:
         log.info(
-            "wishlist %s group %s -> dataset %s (%s, %d products)",
+            "wishlist %s (group %s) -> dataset %s (%s, %d products)",
             c.wishlist_id,
             c.group_id,
             c.dataset_id,

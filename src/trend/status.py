@@ -8,6 +8,20 @@ from __future__ import annotations
 from enum import IntEnum
 
 
+class WishlistStatus(IntEnum):
+    """gb_console.wishlist_to_groups.status: only Active wishlists are crawled and become datasets."""
+
+    INACTIVE = 0
+    ACTIVE = 1
+
+
+class InputType(IntEnum):
+    """gb_console.summary_wishlist_products.input_type: what ``input`` holds."""
+
+    MALL_PRODUCT_ID = 1  # the mall's own product id (ASIN, Rakuten item code, ...)
+    URL = 2  # a product page URL; the crawler resolves it to a product
+
+
 class CrawlStatus(IntEnum):
     """summary_wishlist_*.crawl_status"""
 

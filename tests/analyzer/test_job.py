@@ -36,9 +36,8 @@ class ProgressWatchingLabeller(TfidfLabeller):
 def _add_history(gb, dataset_id: int) -> None:
     cur = gb.cursor()
     cur.execute(
-        "INSERT INTO wishlist_dataset_histories (wishlist_id, group_id, dataset_id, snapshot_key) "
-        "VALUES (1, 1, %s, %s)",
-        (dataset_id, f"{dataset_id:064d}"),
+        "INSERT INTO wishlist_dataset_histories (wishlist_to_group_id, dataset_id) VALUES (1, %s)",
+        (dataset_id,),
     )
     gb.commit()
 

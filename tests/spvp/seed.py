@@ -53,9 +53,9 @@ def make_dataset(
         dataset_id = int(cur.lastrowid)
     with transaction(db["gb_console"]) as cur:
         cur.execute(
-            "INSERT INTO wishlist_dataset_histories (wishlist_id, group_id, dataset_id, snapshot_key, "
-            "status, spvp_status) VALUES (1, 1, %s, %s, 3, %s)",
-            (dataset_id, f"{dataset_id:064d}", int(spvp_status)),
+            "INSERT INTO wishlist_dataset_histories (wishlist_to_group_id, dataset_id, status, spvp_status) "
+            "VALUES (1, %s, 3, %s)",
+            (dataset_id, int(spvp_status)),
         )
     return dataset_id
 

@@ -47,7 +47,8 @@ def test_full_run_maps_every_sentence_and_completes(db, spark, world):
     # The mappings agree with the synthetic truth and carry the right product.
     rows = fetch_all(
         db["analyzer_v2"],
-        "SELECT s.id, s.text, p.mall_product_id FROM review_sentences s JOIN products p ON p.id = s.product_id",
+        "SELECT s.id, s.sentence AS text, p.mall_product_id FROM review_sentences s "
+        "JOIN reviews r ON r.id = s.review_id JOIN products p ON p.id = r.product_id",
     )
     text, product = {r["id"]: r["text"] for r in rows}, {r["id"]: r["mall_product_id"] for r in rows}
     aspect = {s.text: s.aspect for s in market.truth().values()}
@@ -152,7 +153,10 @@ def test_uncertain_sentences_go_to_the_llm_backend(db, spark, world):
     rows = fetch_all(
         db["ds_analyzer"], "SELECT sentence_id, viewpoint_ordinal_number AS o, backend FROM review_sentence_spvp"
     )
-    texts = {r["id"]: r["text"].lower() for r in fetch_all(db["analyzer_v2"], "SELECT id, text FROM review_sentences")}
+    texts = {
+        r["id"]: r["sentence"].lower()
+        for r in fetch_all(db["analyzer_v2"], "SELECT id, sentence FROM review_sentences")
+    }
     expected = {(i, o) for i, t in texts.items() for o, k in KEYWORDS.items() if k in t}
     assert {(r["sentence_id"], r["o"]) for r in rows} == expected and expected
     assert {r["backend"] for r in rows} == {"openai"}

@@ -40,7 +40,8 @@ def validate_input(av_conn, dataset_id: int, product_ids: list[int], config: Ana
                    SUM(s.embedding IS NOT NULL AND (LENGTH(s.embedding) <> %s OR
                        COALESCE(s.embedding_dim, 0) <> %s OR COALESCE(s.embedding_model, '') <> %s)) AS bad_dim,
                    MIN(s.id) AS min_id, MAX(s.id) AS max_id
-            FROM products p LEFT JOIN review_sentences s ON s.product_id = p.id
+            FROM products p LEFT JOIN reviews r ON r.product_id = p.id
+            LEFT JOIN review_sentences s ON s.review_id = r.id
             WHERE p.id IN ({marks}) GROUP BY p.id""",
         [4 * config.embedding_dim, config.embedding_dim, config.embedding_model, *product_ids],
     )
@@ -88,7 +89,8 @@ def _in_list(product_ids: list[int]) -> str:
 
 def read_products(spark: SparkSession, config: AnalyzerConfig, product_ids: list[int]) -> DataFrame:
     query = (
-        f"(SELECT id AS product_id, mall_id, mall_product_id, name, description, category_code, "
+        f"(SELECT id AS product_id, mall_id, COALESCE(mall_product_id, CONCAT('#', id)) AS mall_product_id, "
+        f"name, description, category_code, "
         f"brand, CAST(price AS DOUBLE) AS price, CAST(rating AS DOUBLE) AS rating, "
         f"CAST(specifications AS CHAR) AS specifications, url "
         f"FROM products WHERE id IN ({_in_list(product_ids)})) AS p"
@@ -106,8 +108,9 @@ def read_reviews(spark: SparkSession, config: AnalyzerConfig, product_ids: list[
 def read_sentences(spark: SparkSession, config: AnalyzerConfig, summary: InputSummary) -> DataFrame:
     """Sentences with their raw embedding, read in id ranges by ``jdbc_partitions`` connections."""
     query = (
-        f"(SELECT id AS sentence_id, review_id, product_id, text, embedding "
-        f"FROM review_sentences WHERE product_id IN ({_in_list(summary.product_ids)})) AS s"
+        f"(SELECT s.id AS sentence_id, s.review_id, r.product_id, s.sentence AS text, s.embedding "
+        f"FROM review_sentences s JOIN reviews r ON r.id = s.review_id "
+        f"WHERE r.product_id IN ({_in_list(summary.product_ids)})) AS s"
     )
     partitions = max(1, min(config.jdbc_partitions, summary.sentence_count // 500 + 1))
     return (

@@ -245,15 +245,17 @@ def _result_frames(dataset_id, products, reviews, sentences, review_rows, senten
         F.avg("sentiment_score").alias("sentiment_score"),
     )
     per_product_sentences = sentences.groupBy("product_id").agg(F.count("*").alias("sentence_count"))
+    processed_name = F.trim(F.regexp_replace(F.lower("name"), r"[^\p{L}\p{N}]+", " ")).alias("processed_name")
     products_out = (
         products.join(per_product_reviews, "product_id", "left")
         .join(per_product_sentences, "product_id", "left")
         .select(
             ds,
-            "product_id",
+            F.col("product_id").alias("crawler_product_id"),
             "mall_id",
             "mall_product_id",
             "name",
+            processed_name,
             F.coalesce("review_count", F.lit(0)).alias("review_count"),
             F.coalesce("sentence_count", F.lit(0)).alias("sentence_count"),
             "average_rating",
@@ -263,14 +265,15 @@ def _result_frames(dataset_id, products, reviews, sentences, review_rows, senten
     details = products.select(
         ds,
         "product_id",
-        F.trim(F.regexp_replace(F.lower("name"), r"[^\p{L}\p{N}]+", " ")).alias("processed_name"),
         "specifications",
         F.to_json(F.struct("brand", "category_code", "price", "rating", "description", "url")).alias("metadata"),
     )
     return {
         "products": products_out,
         "product_details": details,
-        "product_similarities": sims.select(ds, "product_id", "similar_product_id", "score", "rank_no", "method"),
+        "product_similarities": sims.select(
+            ds, "product_id", "similar_product_id", F.col("score").alias("similarity_score"), "rank_no", "method"
+        ),
         "ai_viewpoints": viewpoints,
         "reviews": review_rows.select(ds, "review_id", "product_id", "rating", "sentiment_overall", "sentiment_score"),
         "review_sentences": sentence_rows.select(

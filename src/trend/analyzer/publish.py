@@ -24,17 +24,19 @@ log = logging.getLogger(__name__)
 STAGED = {
     "products": [
         "dataset_id",
-        "product_id",
+        "crawler_product_id",
         "mall_id",
         "mall_product_id",
         "name",
+        "processed_name",
         "review_count",
         "sentence_count",
         "average_rating",
         "sentiment_score",
     ],
-    "product_details": ["dataset_id", "product_id", "processed_name", "specifications", "metadata"],
-    "product_similarities": ["dataset_id", "product_id", "similar_product_id", "score", "rank_no", "method"],
+    # product_id: analyzer_v2.products.id here; publish turns it into ds_analyzer.products.id
+    "product_details": ["dataset_id", "product_id", "specifications", "metadata"],
+    "product_similarities": ["dataset_id", "product_id", "similar_product_id", "similarity_score", "rank_no", "method"],
     "ai_viewpoints": ["dataset_id", "cluster_id", "name", "description", "keywords", "sentence_count", "label_source"],
     "reviews": ["dataset_id", "review_id", "product_id", "rating", "sentiment_overall", "sentiment_score"],
     "review_sentences": [
@@ -48,6 +50,8 @@ STAGED = {
         "sentiment_score",
     ],
 }
+# staged tables copied as they are; the others are joined to the dataset's products while published
+_COPIED = ("products", "ai_viewpoints", "reviews")
 RESULT_TABLES = (
     "products",
     "product_details",
@@ -56,6 +60,18 @@ RESULT_TABLES = (
     "review_sentence_aivp",
     "reviews",
     "review_sentences",
+)
+
+
+# products first (the others join them), ai_viewpoints before review_sentences, the mapping last
+PUBLISH_ORDER = (
+    "products",
+    "product_details",
+    "product_similarities",
+    "ai_viewpoints",
+    "reviews",
+    "review_sentences",
+    "review_sentence_aivp",
 )
 
 
@@ -91,6 +107,38 @@ def _insert_from_staging(cur, name: str, run_id: str) -> None:
     )
 
 
+def _insert_joined(cur, name: str, run_id: str, dataset_id: int) -> int:
+    """Tables whose published rows need the dataset's products (ids, mall product ids)."""
+    statements = {
+        "product_details": """INSERT INTO product_details (dataset_id, product_id, specifications, metadata)
+            SELECT s.dataset_id, p.id, s.specifications, s.metadata FROM stg_product_details s
+            JOIN products p ON p.dataset_id = s.dataset_id AND p.crawler_product_id = s.product_id
+            WHERE s.run_id = %s""",
+        "product_similarities": """INSERT INTO product_similarities (dataset_id, product_id, similar_product_id,
+                mall_product_id_a, mall_product_id_b, similarity_score, rank_no, method)
+            SELECT s.dataset_id, s.product_id, s.similar_product_id, a.mall_product_id, b.mall_product_id,
+                   s.similarity_score, s.rank_no, s.method FROM stg_product_similarities s
+            JOIN products a ON a.dataset_id = s.dataset_id AND a.crawler_product_id = s.product_id
+            JOIN products b ON b.dataset_id = s.dataset_id AND b.crawler_product_id = s.similar_product_id
+            WHERE s.run_id = %s""",
+        "review_sentences": """INSERT INTO review_sentences (dataset_id, sentence_id, review_id, product_id,
+                cluster_id, is_noise, ai_viewpoint_id, sentiment, sentiment_score)
+            SELECT s.dataset_id, s.sentence_id, s.review_id, s.product_id, s.cluster_id, s.is_noise,
+                   IF(s.is_noise, NULL, v.id), s.sentiment, s.sentiment_score
+            FROM stg_review_sentences s
+            LEFT JOIN ai_viewpoints v ON v.dataset_id = s.dataset_id AND v.cluster_id = s.cluster_id
+            WHERE s.run_id = %s""",
+        "review_sentence_aivp": """INSERT INTO review_sentence_aivp (dataset_id, sentence_id, product_id,
+                mall_product_id, ai_viewpoint_id)
+            SELECT s.dataset_id, s.sentence_id, s.product_id, p.mall_product_id, s.ai_viewpoint_id
+            FROM review_sentences s
+            JOIN products p ON p.dataset_id = s.dataset_id AND p.crawler_product_id = s.product_id
+            WHERE s.dataset_id = %s AND s.ai_viewpoint_id IS NOT NULL""",
+    }
+    cur.execute(statements[name], (dataset_id if name == "review_sentence_aivp" else run_id,))
+    return int(cur.rowcount)
+
+
 def publish(conn, dataset_id: int, run_id: str, config: AnalyzerConfig) -> dict[str, int]:
     """One transaction: delete the dataset's rows, insert the staged ones, status → 3."""
     counts: dict[str, int] = {}
@@ -99,30 +147,13 @@ def publish(conn, dataset_id: int, run_id: str, config: AnalyzerConfig) -> dict[
         cur.execute("SELECT id FROM datasets WHERE id = %s FOR UPDATE", (dataset_id,))
         for name in RESULT_TABLES:
             cur.execute(f"DELETE FROM {quote_identifier(name)} WHERE dataset_id = %s", (dataset_id,))
-        for name in ("products", "product_details", "product_similarities", "ai_viewpoints", "reviews"):
-            _insert_from_staging(cur, name, run_id)
-            counts[name] = cur.rowcount
+        for name in PUBLISH_ORDER:
+            if name in _COPIED:
+                _insert_from_staging(cur, name, run_id)
+                counts[name] = cur.rowcount
+            else:
+                counts[name] = _insert_joined(cur, name, run_id, dataset_id)
             _check_fail_point(config, f"publish:{name}")
-        cur.execute(
-            """INSERT INTO review_sentences (dataset_id, sentence_id, review_id, product_id, cluster_id,
-                                             is_noise, ai_viewpoint_id, sentiment, sentiment_score)
-               SELECT s.dataset_id, s.sentence_id, s.review_id, s.product_id, s.cluster_id, s.is_noise,
-                      IF(s.is_noise, NULL, v.id), s.sentiment, s.sentiment_score
-               FROM stg_review_sentences s
-               LEFT JOIN ai_viewpoints v ON v.dataset_id = s.dataset_id AND v.cluster_id = s.cluster_id
-               WHERE s.run_id = %s""",
-            (run_id,),
-        )
-        counts["review_sentences"] = cur.rowcount
-        _check_fail_point(config, "publish:review_sentences")
-        cur.execute(
-            """INSERT INTO review_sentence_aivp (dataset_id, sentence_id, product_id, ai_viewpoint_id)
-               SELECT dataset_id, sentence_id, product_id, ai_viewpoint_id FROM review_sentences
-               WHERE dataset_id = %s AND ai_viewpoint_id IS NOT NULL""",
-            (dataset_id,),
-        )
-        counts["review_sentence_aivp"] = cur.rowcount
-        _check_fail_point(config, "publish:review_sentence_aivp")
         lifecycle.complete(cur, dataset_id)
     return counts
 

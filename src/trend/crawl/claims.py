@@ -1,9 +1,11 @@
 """Claiming New crawl items atomically and recording what the crawler said.
 
-Claims use ``SELECT … FOR UPDATE SKIP LOCKED``: two concurrent runs lock
-disjoint rows, and a row only leaves New inside the claiming transaction.
-Every status write is conditional on the status it expects, so replaying a
-step changes nothing.
+Claims use ``SELECT … FOR UPDATE SKIP LOCKED`` on the item table alone: two concurrent
+runs lock disjoint rows, and a row only leaves New inside the claiming transaction. Only
+items of Active wishlists are claimed (wishlist_to_groups.status = 1); the wishlists (and,
+for review items, the product items) are looked up first with a plain read, so the claim
+never locks rows of other tables. Every status write is conditional on the status it
+expects, so replaying a step changes nothing.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from trend.crawl.items import CrawlItem, CrawlKind, CrawlOutcome, InvalidCrawlItem
+from trend.crawl.items import CrawlItem, CrawlKind, CrawlOutcome, InvalidCrawlItem, items_sql
 from trend.db import table, transaction
-from trend.status import CrawlStatus
+from trend.status import CrawlStatus, WishlistStatus
 
 log = logging.getLogger(__name__)
 
@@ -25,46 +27,76 @@ class ClaimResult:
 
 
 def _item(kind: CrawlKind, row: dict) -> CrawlItem:
-    limit_col = kind.limit_column
     return CrawlItem(
         kind=kind,
         item_id=int(row["id"]),
-        wishlist_id=int(row["wishlist_id"]),
+        wishlist_id=int(row["wishlist_to_group_id"]),
         mall_id=int(row["mall_id"]),
-        target=row[kind.target_column] or "",
-        limit=int(row[limit_col]) if limit_col and row[limit_col] is not None else None,
+        target=row["target"] or "",
+        limit=int(row["item_limit"]) if row["item_limit"] is not None else None,
+        input_type=int(row["input_type"]) if row["input_type"] is not None else None,
     )
+
+
+def _marks(values: list) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _owners(cur, kind: CrawlKind, wishlist_id: int | None) -> tuple[str, list[int]]:
+    """Plain read: the column the item table links by, and its values for Active wishlists with New items."""
+    wishlists = table("gb_console", "wishlist_to_groups")
+    where, params = "v.crawl_status = %s AND w.status = %s", [int(CrawlStatus.NEW), int(WishlistStatus.ACTIVE)]
+    if wishlist_id is not None:
+        where += " AND w.id = %s"
+        params.append(wishlist_id)
+    if kind is CrawlKind.PRODUCT_REVIEWS:
+        cur.execute(
+            f"SELECT DISTINCT i.summary_wishlist_product_id AS owner FROM {table('gb_console', kind.table)} i "
+            f"JOIN ({items_sql(kind)}) v ON v.id = i.id JOIN {wishlists} w ON w.id = v.wishlist_to_group_id "
+            f"WHERE {where}",
+            params,
+        )
+        return "summary_wishlist_product_id", [int(r["owner"]) for r in cur.fetchall()]
+    cur.execute(
+        f"SELECT DISTINCT v.wishlist_to_group_id AS owner FROM ({items_sql(kind)}) v "
+        f"JOIN {wishlists} w ON w.id = v.wishlist_to_group_id WHERE {where}",
+        params,
+    )
+    return "wishlist_to_group_id", [int(r["owner"]) for r in cur.fetchall()]
+
+
+def _lock_new(cur, kind: CrawlKind, limit: int, wishlist_id: int | None) -> list[CrawlItem]:
+    """Lock up to ``limit`` New items of Active wishlists (SKIP LOCKED) and return them."""
+    column, owners = _owners(cur, kind, wishlist_id)
+    if not owners:
+        return []
+    cur.execute(
+        f"SELECT id FROM {table('gb_console', kind.table)} WHERE crawl_status = %s AND {column} IN ({_marks(owners)}) "
+        "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+        (int(CrawlStatus.NEW), *owners, limit),
+    )
+    ids = [int(r["id"]) for r in cur.fetchall()]
+    if not ids:
+        return []
+    cur.execute(f"SELECT * FROM ({items_sql(kind)}) v WHERE v.id IN ({_marks(ids)}) ORDER BY v.id", ids)
+    return [_item(kind, row) for row in cur.fetchall()]
 
 
 def claim_new_items(conn, limit_per_kind: int = 100, wishlist_id: int | None = None) -> ClaimResult:
     """Move up to ``limit_per_kind`` New items of each table to InProgress and return them.
 
-    Items that fail validation go straight to Error with the reason; they are
-    never handed to a crawler.
+    ``wishlist_id`` (a wishlist_to_groups.id) restricts the claim to one wishlist. Items that
+    fail validation go straight to Error with the reason; they are never handed to a crawler.
     """
     claimed: list[CrawlItem] = []
     rejected: list[CrawlOutcome] = []
     with transaction(conn) as cur:
         for kind in CrawlKind:
-            columns = ["id", "wishlist_id", "mall_id", kind.target_column]
-            if kind.limit_column:
-                columns.append(kind.limit_column)
-            where = "crawl_status = %s"
-            params: list = [int(CrawlStatus.NEW)]
-            if wishlist_id is not None:
-                where += " AND wishlist_id = %s"
-                params.append(wishlist_id)
-            cur.execute(
-                f"SELECT {', '.join(columns)} FROM {table('gb_console', kind.table)} "
-                f"WHERE {where} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                (*params, limit_per_kind),
-            )
-            for row in cur.fetchall():
-                item = _item(kind, row)
+            for item in _lock_new(cur, kind, limit_per_kind, wishlist_id):
                 try:
                     item.validate()
                 except InvalidCrawlItem as exc:
-                    rejected.append(CrawlOutcome.failed(item, str(exc)))
+                    rejected.append(CrawlOutcome.failed(item, str(exc), transient=False))
                     cur.execute(
                         f"UPDATE {table('gb_console', kind.table)} SET crawl_status = %s, "
                         "crawl_error = %s, crawled_at = CURRENT_TIMESTAMP(3) WHERE id = %s AND crawl_status = %s",
@@ -80,6 +112,17 @@ def claim_new_items(conn, limit_per_kind: int = 100, wishlist_id: int | None = N
                 claimed.append(item)
     log.info("claimed %d items, rejected %d", len(claimed), len(rejected))
     return ClaimResult(claimed, rejected)
+
+
+def _record_found(cur, item: CrawlItem, found: list[str]) -> None:
+    """The products a successful item covers; the dataset of its wishlist is built from these."""
+    named = item.named_product()
+    products = list(dict.fromkeys([*found, *([named] if named else [])]))
+    cur.executemany(
+        f"INSERT IGNORE INTO {table('gb_console', 'summary_wishlist_found_products')} "
+        "(wishlist_to_group_id, source_table, source_id, mall_id, mall_product_id) VALUES (%s, %s, %s, %s, %s)",
+        [(item.wishlist_id, item.kind.table, item.item_id, item.mall_id, pid) for pid in products],
+    )
 
 
 def record_outcomes(conn, outcomes: list[CrawlOutcome]) -> dict[str, int]:
@@ -106,15 +149,8 @@ def record_outcomes(conn, outcomes: list[CrawlOutcome]) -> dict[str, int]:
                 )
                 continue
             counts[outcome.status.name] += 1
-            if outcome.status is CrawlStatus.SUCCESS and item.kind in (CrawlKind.CATEGORY, CrawlKind.SEARCH_QUERY):
-                cur.executemany(
-                    f"INSERT IGNORE INTO {table('gb_console', 'summary_wishlist_found_products')} "
-                    "(wishlist_id, source_table, source_id, mall_id, mall_product_id) VALUES (%s, %s, %s, %s, %s)",
-                    [
-                        (item.wishlist_id, item.kind.table, item.item_id, item.mall_id, pid)
-                        for pid in outcome.found_products
-                    ],
-                )
+            if outcome.status is CrawlStatus.SUCCESS:
+                _record_found(cur, item, outcome.found_products)
     log.info("recorded outcomes: %s", counts)
     return counts
 

@@ -1,7 +1,7 @@
 """Client for the Crawler Service (HTTP/JSON).
 
 API (documented in README):
-  POST {base}/jobs            {"items": [{"ref", "kind", "mall_id", "target", "limit"}]}
+  POST {base}/jobs            {"items": [{"ref", "kind", "mall_id", "target", "input_type", "limit"}]}
                               -> 202 {"job_id": "..."}
   GET  {base}/jobs/{job_id}   -> {"status": "queued|running|done|canceled",
                                   "items": [{"ref", "status": "success|error|canceled",
@@ -102,6 +102,7 @@ class HttpCrawlerClient:
                     "kind": i.kind.value,
                     "mall_id": i.mall_id,
                     "target": i.target,
+                    "input_type": i.input_type,
                     "limit": i.limit,
                 }
                 for i in items
@@ -139,7 +140,7 @@ class HttpCrawlerClient:
                 )
             elif result is None:
                 reason = "job canceled" if job["status"] == "canceled" else "missing from job result"
-                outcome = CrawlOutcome.canceled if job["status"] == "canceled" else CrawlOutcome.error
+                outcome = CrawlOutcome.canceled if job["status"] == "canceled" else CrawlOutcome.failed
                 outcomes.append(outcome(item, f"crawler job {job_id}: {reason}", job_id))
             elif result.get("status") == "success":
                 outcomes.append(CrawlOutcome.success(item, list(result.get("found_products") or []), job_id))

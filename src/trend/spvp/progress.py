@@ -82,7 +82,10 @@ def load_scope(ds_conn, analyzer_conn, dataset_id: int) -> DatasetScope:
     if product_ids:
         marks = ", ".join(["%s"] * len(product_ids))
         found = fetch_all(
-            analyzer_conn, f"SELECT MAX(id) AS m FROM review_sentences WHERE product_id IN ({marks})", product_ids
+            analyzer_conn,
+            "SELECT MAX(s.id) AS m FROM review_sentences s JOIN reviews r ON r.id = s.review_id "
+            f"WHERE r.product_id IN ({marks})",
+            product_ids,
         )
         high_water = int(found[0]["m"] or 0)
     return DatasetScope(dataset_id, int(rows[0]["viewpoint_category_id"]), product_ids, high_water)

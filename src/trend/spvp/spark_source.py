@@ -28,9 +28,13 @@ def _reader(spark, dbs: Databases, logical: str):
 
 def read_sentences(spark, dbs: Databases, low: int, high: int, partitions: int):
     """Sentences with low < id <= high, with their product's mall_product_id."""
+    query = (
+        "(SELECT s.id, r.product_id, s.sentence AS text, s.embedding FROM review_sentences s "
+        "JOIN reviews r ON r.id = s.review_id) AS s"
+    )
     sentences = (
         _reader(spark, dbs, "analyzer_v2")
-        .option("dbtable", "review_sentences")
+        .option("dbtable", query)
         .option("customSchema", "id LONG, product_id LONG")
         .option("partitionColumn", "id")
         .option("lowerBound", str(int(low) + 1))
@@ -42,7 +46,9 @@ def read_sentences(spark, dbs: Databases, low: int, high: int, partitions: int):
     )
     products = (
         _reader(spark, dbs, "analyzer_v2")
-        .option("dbtable", "products")
+        .option(
+            "dbtable", "(SELECT id, COALESCE(mall_product_id, CONCAT('#', id)) AS mall_product_id FROM products) AS p"
+        )
         .option("customSchema", "id LONG")
         .load()
         .selectExpr("id AS product_id", "mall_product_id")

@@ -134,7 +134,7 @@ def save_category(conn, category: ViewpointCategory) -> int:
     """
     with transaction(conn) as cur:
         cur.execute(
-            "INSERT INTO viewpoint_categories (name, description) VALUES (%s, %s) "
+            "INSERT INTO viewpoint_categories (category_name, description) VALUES (%s, %s) "
             "ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), description = VALUES(description)",
             (category.name, category.description or None),
         )
@@ -168,8 +168,10 @@ def load_category(conn, category_id: int | None = None, name: str | None = None)
     """Read a category with its viewpoints (and their last_object_id) by id or name."""
     if category_id is None and name is None:
         raise ValueError("give a category id or name")
-    where, param = ("id = %s", category_id) if category_id is not None else ("name = %s", name)
-    rows = fetch_all(conn, f"SELECT id, name, description FROM viewpoint_categories WHERE {where}", (param,))
+    where, param = ("id = %s", category_id) if category_id is not None else ("category_name = %s", name)
+    rows = fetch_all(
+        conn, f"SELECT id, category_name AS name, description FROM viewpoint_categories WHERE {where}", (param,)
+    )
     if not rows:
         raise UnknownCategory(f"viewpoint category {category_id if category_id is not None else name!r} not found")
     head = rows[0]

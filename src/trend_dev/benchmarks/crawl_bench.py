@@ -21,10 +21,14 @@ def _claims(items: int, workers: int, batch: int) -> None:
     conn = connect()
     cur = conn.cursor()
     cur.execute(f"TRUNCATE {table('gb_console', 'summary_wishlist_products')}")
+    cur.execute(
+        f"INSERT INTO {table('gb_console', 'wishlist_to_groups')} (name, group_id, status) VALUES ('bench', 1, 1)"
+    )
+    wishlist = cur.lastrowid
     cur.executemany(
         f"INSERT INTO {table('gb_console', 'summary_wishlist_products')} "
-        "(wishlist_id, mall_id, mall_product_id) VALUES (1, 99, %s)",
-        [(f"P{i}",) for i in range(items)],
+        "(wishlist_to_group_id, input, input_type, mall_id) VALUES (%s, %s, 1, 99)",
+        [(wishlist, f"P{i}") for i in range(items)],
     )
     conn.commit()
     conn.close()
