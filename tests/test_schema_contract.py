@@ -65,7 +65,7 @@ def test_every_contract_field_exists(databases):
     assert not missing, f"{len(missing)} of {len(wanted)} contract fields missing: {missing}"
 
 
-def _q(logical: str, sql: str) -> str:
+def _q(sql: str) -> str:
     """The document writes ``gb_console.table``; our databases may carry a prefix (tests, demo)."""
     for name in CONTRACT:
         sql = sql.replace(f"{name}.", f"`{db_name(name)}`.")
@@ -81,7 +81,7 @@ class _Replay:
     def run(self, label: str, sql: str, params: tuple) -> int | None:
         cur = self.conn.cursor()
         try:
-            cur.execute(_q("", sql), params)
+            cur.execute(_q(sql), params)
         except Exception as exc:  # record and go on: the report lists every refused write
             self.failures.append(f"{label}: {exc.args[-1] if exc.args else exc}")
             return None
@@ -145,3 +145,59 @@ def test_external_writes_succeed_verbatim(db):
     finally:
         conn.close()
     assert not replay.failures, "external writes refused by the schema:\n" + "\n".join(replay.failures)
+
+
+def test_externally_written_rows_flow_into_our_pipeline(db):
+    """Rows written exactly as the document shows are claimed for crawling and pass the analyzer's input checks."""
+    from trend.analyzer.extract import validate_input
+    from trend.analyzer.settings import AnalyzerConfig
+    from trend.crawl.claims import claim_new_items
+    from trend.crawl.items import CrawlKind
+
+    conn = connect(autocommit=True)
+    try:
+        cur = conn.cursor()
+        cur.execute(
+            _q(
+                "INSERT INTO gb_console.wishlist_to_groups (name, group_id, subscription_id, status) "
+                "VALUES (%s, %s, %s, %s)",
+            ),
+            ("Audio", 3, 9, 1),
+        )
+        wishlist = cur.lastrowid
+        cur.execute(
+            _q(
+                "INSERT INTO gb_console.summary_wishlist_products "
+                "(wishlist_to_group_id, input, input_type, mall_id, crawl_status) VALUES (%s, %s, %s, %s, %s)",
+            ),
+            (wishlist, "SYN-HEA-0001", 1, 99, 0),
+        )
+        cur.execute(
+            _q(
+                "INSERT INTO gb_console.summary_wishlist_product_reviews "
+                "(summary_wishlist_product_id, schedule_id, crawl_status) VALUES (%s, %s, %s)",
+            ),
+            (cur.lastrowid, 1, 0),
+        )
+        cur.execute(
+            _q("INSERT INTO analyzer_v2.products (name, description, price, mall_id) VALUES (%s, %s, %s, %s)"),
+            ("Acme", None, 10.0, 99),
+        )
+        product = cur.lastrowid
+        cur.execute(
+            _q("INSERT INTO analyzer_v2.reviews (product_id, content, rating) VALUES (%s, %s, %s)"),
+            (product, "Loud.", 4),
+        )
+        cur.execute(
+            _q("INSERT INTO analyzer_v2.review_sentences (review_id, sentence, embedding) VALUES (%s, %s, %s)"),
+            (cur.lastrowid, "Loud.", embeddings.to_blob(np.ones(embeddings.DIMENSION, dtype=np.float32))),
+        )
+    finally:
+        conn.close()
+    claimed = claim_new_items(db["gb_console"]).claimed
+    assert sorted((i.kind, i.wishlist_id, i.target) for i in claimed) == [
+        (CrawlKind.PRODUCT, wishlist, "SYN-HEA-0001"),
+        (CrawlKind.PRODUCT_REVIEWS, wishlist, "SYN-HEA-0001"),
+    ]
+    summary = validate_input(db["analyzer_v2"], 1, [product], AnalyzerConfig())
+    assert summary.sentence_count == 1
