@@ -1,4 +1,9 @@
-"""dataset_create: create a dataset (+ history) for every wishlist whose crawl items all succeeded."""
+"""dataset_create: create a dataset (+ history) for every wishlist whose crawl items all succeeded.
+
+Each wishlist succeeds or fails on its own: ``create`` creates every dataset it can (and emits
+``pending_datasets``), ``check_failures`` then fails with each wishlist that could not become a
+dataset and why.
+"""
 
 from datetime import datetime
 
@@ -30,7 +35,14 @@ def dataset_create():
 
         return create_datasets(params["wishlist_id"])
 
-    create()
+    @task
+    def check_failures(results: list[dict]) -> str:
+        """Red when a wishlist could not become a dataset; the others were created and announced."""
+        from trend.airflow_tasks import check_failures as check
+
+        return check(results, "wishlists")
+
+    check_failures(create())
 
 
 dataset_create()

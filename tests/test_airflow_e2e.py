@@ -59,3 +59,37 @@ def test_manual_trigger_for_unfinished_wishlist_fails_clearly(db, airflow_home):
     assert f"wishlist {wishlist} is not fully crawled" in result.stdout + result.stderr
     db["ds_analyzer"].commit()
     assert fetch_all(db["ds_analyzer"], "SELECT COUNT(*) AS n FROM datasets")[0]["n"] == 0
+
+
+def _asset_events(airflow_home, name: str) -> int:
+    import sqlite3
+
+    db_path = airflow_home["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    with sqlite3.connect(db_path) as meta:
+        return meta.execute(
+            "SELECT COUNT(*) FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.name = ?", (name,)
+        ).fetchone()[0]
+
+
+def test_bad_wishlist_fails_visibly_while_the_others_become_datasets(db, airflow_home, tmp_path):
+    market = synthetic.generate(seed=21, products_per_category=1, reviews_per_product=2)
+    env = dict(airflow_home, TP_LOCAL_MARKETPLACE_DUMP=str(market.write_dump(tmp_path)))
+    gb = db["gb_console"]
+    cur = gb.cursor()
+    ghost = wishlists.wishlist(cur, "ghost")  # crawled "successfully", but its product never arrived
+    item = wishlists.product(cur, ghost, "GONE-1")
+    good = wishlists.wishlist(cur, "good")
+    wishlists.product_with_reviews(cur, good, market.products[0].mall_product_id)
+    gb.commit()
+    _ok(dags_test(env, "crawl_sync"))
+    cur.execute("UPDATE summary_wishlist_products SET crawl_status = 2 WHERE id = %s", (item,))
+    gb.commit()
+    events_before = _asset_events(airflow_home, "pending_datasets")
+
+    result = dags_test(env, "dataset_create")
+    out = result.stdout + result.stderr
+    assert f"{ghost}: WishlistNotReady: wishlist {ghost} crawled no products" in out  # the failing task says why
+    db["ds_analyzer"].commit()
+    datasets = fetch_all(db["ds_analyzer"], "SELECT name FROM datasets")
+    assert [d["name"] for d in datasets] == ["good"]
+    assert _asset_events(airflow_home, "pending_datasets") == events_before + 1  # analysis still starts

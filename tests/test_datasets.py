@@ -12,6 +12,7 @@ from trend.datasets import (
     UnknownWishlist,
     WishlistNotReady,
     create_dataset_for_wishlist,
+    create_ready_datasets,
     ready_wishlists,
     sync_dataset_histories,
 )
@@ -190,3 +191,38 @@ def test_settings_roundtrip_and_dedupe():
     parsed = DatasetSettings.parse('{"product_ids": [3, 1, 3], "wishlist_to_group_id": 9}')
     assert parsed.product_ids == (3, 1) and parsed.wishlist_id == 9
     assert DatasetSettings.parse(parsed.to_json()) == parsed
+
+
+def _crawled_without_products(cur) -> int:
+    """A wishlist whose only item says Success but whose product never reached analyzer_v2."""
+    w = wishlists.wishlist(cur, "ghost")
+    item = wishlists.product(cur, w, "GONE-1")
+    cur.execute("UPDATE summary_wishlist_products SET crawl_status = 2 WHERE id = %s", (item,))
+    cur.execute(
+        "INSERT INTO summary_wishlist_found_products (wishlist_to_group_id, source_table, source_id, mall_id, "
+        "mall_product_id) VALUES (%s, 'summary_wishlist_products', %s, 99, 'GONE-1')",
+        (w, item),
+    )
+    return w
+
+
+def test_one_wishlist_that_cannot_become_a_dataset_does_not_block_the_others(db, tmp_path):
+    cur = db["gb_console"].cursor()
+    ghost = _crawled_without_products(cur)  # the lower id: main stopped at it and created nothing after
+    good = _seed_audio(cur, "Audio", 1, None)
+    db["gb_console"].commit()
+    market = synthetic.generate(seed=11, products_per_category=2, reviews_per_product=2)
+    source = LocalMarketplaceSource(MarketplaceDump.load(market.write_dump(tmp_path)), lambda: connect("analyzer_v2"))
+    sync_once(lambda: connect("gb_console"), source)
+    conn = _server()
+    try:
+        assert ready_wishlists(conn) == [ghost, good]
+        report = create_ready_datasets(conn)
+    finally:
+        conn.close()
+    assert [(c.wishlist_id, c.created) for c in report.created] == [(good, True)]
+    assert [(f.wishlist_id, f.error) for f in report.failed] == [
+        (ghost, f"WishlistNotReady: wishlist {ghost} crawled no products")
+    ]
+    rows = fetch_all(db["gb_console"], "SELECT wishlist_to_group_id AS w FROM wishlist_dataset_histories")
+    assert [r["w"] for r in rows] == [good]

@@ -52,20 +52,34 @@ def crawl_sync(limit_per_kind: int, wishlist_id: int | None) -> dict:
 
 
 def create_datasets(wishlist_id: int | None) -> list[dict]:
-    """Datasets for one wishlist (manual: fails clearly if not ready) or every ready wishlist."""
+    """Datasets for one wishlist (manual: fails clearly if not ready) or every ready wishlist.
+
+    Scheduled runs create each ready wishlist's dataset on its own: a wishlist that fails is
+    returned as ``{"wishlist_id", "created": False, "error"}`` (and fails ``check_failures``
+    downstream), so the others are created and announced all the same.
+    """
     from airflow.sdk.exceptions import AirflowFailException
 
-    from trend.datasets import UnknownWishlist, WishlistNotReady, create_dataset_for_wishlist, ready_wishlists
+    from trend.datasets import (
+        CreationReport,
+        UnknownWishlist,
+        WishlistNotReady,
+        create_dataset_for_wishlist,
+        create_ready_datasets,
+    )
 
     conn = mysql_connection("ds_analyzer")
     try:
-        wishlists = [wishlist_id] if wishlist_id is not None else ready_wishlists(conn)
-        created = [create_dataset_for_wishlist(conn, w) for w in wishlists]
-    except (WishlistNotReady, UnknownWishlist) as exc:  # retrying cannot help: fail now, clearly
-        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+        if wishlist_id is None:
+            report = create_ready_datasets(conn)
+        else:
+            try:
+                report = CreationReport([create_dataset_for_wishlist(conn, wishlist_id)], [])
+            except (WishlistNotReady, UnknownWishlist) as exc:  # retrying cannot help: fail now, clearly
+                raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
     finally:
         conn.close()
-    for c in created:
+    for c in report.created:
         log.info(
             "wishlist %s (group %s) -> dataset %s (%s, %d products)",
             c.wishlist_id,
@@ -74,7 +88,22 @@ def create_datasets(wishlist_id: int | None) -> list[dict]:
             "created" if c.created else "already existed",
             c.product_count,
         )
-    return [asdict(c) for c in created]
+    return [asdict(c) for c in report.created] + [
+        {"wishlist_id": f.wishlist_id, "created": False, "error": f.error} for f in report.failed
+    ]
+
+
+def check_failures(results: list[dict], what: str) -> str:
+    """Fail (no retries: the same input fails the same way) when any item of ``results`` has an error."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    failed = [r for r in results if r.get("error")]
+    if failed:
+        raise AirflowFailException(
+            f"{len(failed)} of {len(results)} {what} failed: "
+            + "; ".join(f"{r['wishlist_id']}: {r['error']}" for r in failed)
+        )
+    return f"{len(results)} {what}, none failed"
 
 
 def reconcile(stuck_timeout_minutes: int) -> dict:

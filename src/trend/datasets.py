@@ -14,6 +14,8 @@ import json
 import logging
 from dataclasses import dataclass
 
+import MySQLdb
+
 from trend.crawl.items import CrawlKind, items_sql
 from trend.db import table, transaction
 from trend.status import CrawlStatus, DatasetStatus, HistoryStatus, SpvpStatus, WishlistStatus
@@ -203,6 +205,36 @@ def create_dataset_for_wishlist(conn, wishlist_id: int) -> CreatedDataset:
         created = CreatedDataset(wishlist_id, group_id, dataset_id, int(cur.lastrowid), len(product_ids), True)
     log.info("created dataset %s for wishlist %s (%d products)", dataset_id, wishlist_id, len(product_ids))
     return created
+
+
+@dataclass(frozen=True)
+class CreationFailure:
+    wishlist_id: int
+    error: str  # exception class and message
+
+
+@dataclass
+class CreationReport:
+    created: list[CreatedDataset]
+    failed: list[CreationFailure]
+
+
+# What one wishlist can fail with on its own; anything else (the server went away) fails the run.
+PER_WISHLIST_ERRORS = (WishlistNotReady, UnknownWishlist, MySQLdb.IntegrityError, MySQLdb.DataError)
+
+
+def create_ready_datasets(conn) -> CreationReport:
+    """A dataset for every ready wishlist, each in its own transaction: one that fails is reported
+    (and logged with its reason) while the others are still created."""
+    report = CreationReport([], [])
+    for wishlist_id in ready_wishlists(conn):
+        try:
+            report.created.append(create_dataset_for_wishlist(conn, wishlist_id))
+        except PER_WISHLIST_ERRORS as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("wishlist %s: no dataset created: %s", wishlist_id, error)
+            report.failed.append(CreationFailure(wishlist_id, error))
+    return report
 
 
 @dataclass(frozen=True)
