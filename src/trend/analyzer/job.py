@@ -64,6 +64,7 @@ class RunResult:
     clusters: list[ClusterResult] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    excluded: list[int] = field(default_factory=list)  # product ids left out (dataset_excluded_products)
 
     @property
     def ok(self) -> bool:
@@ -149,9 +150,13 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
     with stages.stage("extract"):
         av = connect(settings=config.mysql, db=config.av_db)
         try:
-            summary = extract.validate_input(av, dataset_id, product_ids, config)
+            summary = extract.summarise_input(av, product_ids, config)
         finally:
             av.close()
+        extract.record_exclusions(stages.conn, dataset_id, summary.excluded)
+        result.excluded = [e.product_id for e in summary.excluded]
+        extract.check_input(summary, dataset_id, config)
+        product_ids = summary.product_ids
         products = _keep(cached, extract.read_products(spark, config, product_ids))
         reviews = _keep(cached, extract.read_reviews(spark, config, product_ids))
         sentences = _keep(
