@@ -93,3 +93,24 @@ def test_bad_wishlist_fails_visibly_while_the_others_become_datasets(db, airflow
     datasets = fetch_all(db["ds_analyzer"], "SELECT name FROM datasets")
     assert [d["name"] for d in datasets] == ["good"]
     assert _asset_events(airflow_home, "pending_datasets") == events_before + 1  # analysis still starts
+
+
+def test_retry_a_wishlists_failed_items_from_the_ui_dag(db, airflow_home, tmp_path):
+    market = synthetic.generate(seed=21, products_per_category=1, reviews_per_product=2)
+    env = dict(airflow_home, TP_LOCAL_MARKETPLACE_DUMP=str(market.write_dump(tmp_path)))
+    gb = db["gb_console"]
+    cur = gb.cursor()
+    wishlist = wishlists.wishlist(cur, "retry me")
+    wishlists.product_with_reviews(cur, wishlist, market.products[0].mall_product_id)
+    gb.commit()
+    cur.execute("UPDATE summary_wishlist_products SET crawl_status = 4, crawl_error = 'canceled by operator'")
+    cur.execute("UPDATE summary_wishlist_product_reviews SET crawl_status = 3, crawl_error = 'gave up'")
+    gb.commit()
+
+    _ok(dags_test(env, "crawl_retry_failed", conf={"wishlist_id": wishlist}))
+    gb.commit()
+    for name in ("summary_wishlist_products", "summary_wishlist_product_reviews"):
+        rows = fetch_all(gb, f"SELECT crawl_status, crawl_error, attempt_count FROM {name}")
+        assert [(r["crawl_status"], r["crawl_error"], r["attempt_count"]) for r in rows] == [
+            (CrawlStatus.SUCCESS, None, 0)
+        ]

@@ -151,7 +151,7 @@ def test_externally_written_rows_flow_into_our_pipeline(db):
     """Rows written exactly as the document shows are claimed for crawling and pass the analyzer's input checks."""
     from trend.analyzer.extract import validate_input
     from trend.analyzer.settings import AnalyzerConfig
-    from trend.crawl.claims import claim_new_items
+    from trend.crawl.claims import claim_items
     from trend.crawl.items import CrawlKind
 
     conn = connect(autocommit=True)
@@ -194,7 +194,7 @@ def test_externally_written_rows_flow_into_our_pipeline(db):
         )
     finally:
         conn.close()
-    claimed = claim_new_items(db["gb_console"]).claimed
+    claimed = claim_items(db["gb_console"]).claimed
     assert sorted((i.kind, i.wishlist_id, i.target) for i in claimed) == [
         (CrawlKind.PRODUCT, wishlist, "SYN-HEA-0001"),
         (CrawlKind.PRODUCT_REVIEWS, wishlist, "SYN-HEA-0001"),

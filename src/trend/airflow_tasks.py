@@ -107,13 +107,34 @@ def check_failures(results: list[dict], what: str) -> str:
 
 
 def reconcile(stuck_timeout_minutes: int) -> dict:
-    from trend.crawl.claims import fail_stuck_items
+    from trend.crawl.recovery import reconcile_stuck_items
     from trend.datasets import sync_dataset_histories
 
     conn = mysql_connection("gb_console")
     try:
-        stuck = fail_stuck_items(conn, stuck_timeout_minutes)
+        stuck = reconcile_stuck_items(conn, stuck_timeout_minutes)
         changes = sync_dataset_histories(conn)
     finally:
         conn.close()
-    return {"stuck_items_failed": len(stuck), "histories_changed": [asdict(c) for c in changes]}
+    return {
+        "stuck_items_succeeded": len(stuck["success"]),
+        "stuck_items_failed": len(stuck["error"]),
+        "histories_changed": [asdict(c) for c in changes],
+    }
+
+
+def retry_failed_items(wishlist_id: int) -> dict[str, int]:
+    """Manual: the wishlist's Error/Canceled items back to New; an unknown or inactive wishlist fails at once."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from trend.crawl.recovery import UnknownWishlistItems, retry_failed_items
+
+    conn = mysql_connection("gb_console")
+    try:
+        reset = retry_failed_items(conn, wishlist_id)
+    except UnknownWishlistItems as exc:
+        raise AirflowFailException(str(exc)) from exc
+    finally:
+        conn.close()
+    log.info("wishlist %s: %d failed items back to New %s", wishlist_id, sum(reset.values()), reset)
+    return reset

@@ -61,10 +61,22 @@ _LIMITS = {
 }
 
 
+_STATE = "i.crawl_status, i.crawled_at, i.claimed_at, i.next_attempt_at"
+
+
+def claimable_sql(alias: str) -> str:
+    """Items a crawl run may claim: New, or Error with an automatic retry that is due."""
+    return (
+        f"({alias}.crawl_status = {int(CrawlStatus.NEW)} OR ({alias}.crawl_status = {int(CrawlStatus.ERROR)} "
+        f"AND {alias}.next_attempt_at <= CURRENT_TIMESTAMP(3)))"
+    )
+
+
 def items_sql(kind: CrawlKind) -> str:
     """A derived table of one kind's items with uniform columns.
 
-    (id, wishlist_to_group_id, mall_id, target, input_type, item_limit, crawl_status, crawled_at)
+    (id, wishlist_to_group_id, mall_id, target, input_type, item_limit, crawl_status, crawled_at,
+    claimed_at, next_attempt_at)
     """
     own = table("gb_console", kind.table)
     limit = f"i.{kind.limit_column}" if kind.limit_column else "NULL"
@@ -72,12 +84,12 @@ def items_sql(kind: CrawlKind) -> str:
         products = table("gb_console", CrawlKind.PRODUCT.table)
         return (
             f"SELECT i.id, p.wishlist_to_group_id, p.mall_id, p.input AS target, p.input_type, {limit} AS item_limit, "
-            f"i.crawl_status, i.crawled_at FROM {own} i JOIN {products} p ON p.id = i.summary_wishlist_product_id"
+            f"{_STATE} FROM {own} i JOIN {products} p ON p.id = i.summary_wishlist_product_id"
         )
     input_type = "i.input_type" if kind is CrawlKind.PRODUCT else "NULL"
     return (
         f"SELECT i.id, i.wishlist_to_group_id, i.mall_id, i.{kind.target_column} AS target, "
-        f"{input_type} AS input_type, {limit} AS item_limit, i.crawl_status, i.crawled_at FROM {own} i"
+        f"{input_type} AS input_type, {limit} AS item_limit, {_STATE} FROM {own} i"
     )
 
 

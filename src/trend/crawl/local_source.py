@@ -103,7 +103,7 @@ class LocalMarketplaceSource:
         products = self.dump.find(item)
         if not products:
             return CrawlOutcome.failed(
-                item, f"{item.kind.target_column} {item.target!r} not found in mall {item.mall_id}"
+                item, f"{item.kind.target_column} {item.target!r} not found in mall {item.mall_id}", transient=False
             )
         conn = self.analyzer_conn()
         try:

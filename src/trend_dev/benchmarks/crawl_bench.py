@@ -10,7 +10,7 @@ import time
 os.environ.setdefault("TP_DB_PREFIX", f"bench{os.getpid()}_")
 
 from trend import schema
-from trend.crawl.claims import claim_new_items, record_outcomes
+from trend.crawl.claims import claim_items, record_outcomes
 from trend.crawl.items import CrawlOutcome
 from trend.crawl.local_source import MarketplaceDump, crawl_all_reviews
 from trend.db import connect, table
@@ -37,7 +37,7 @@ def _claims(items: int, workers: int, batch: int) -> None:
     def worker():
         c = connect("gb_console")
         while True:
-            got = claim_new_items(c, limit_per_kind=batch).claimed
+            got = claim_items(c, limit_per_kind=batch).claimed
             if not got:
                 break
             record_outcomes(c, [CrawlOutcome.success(i, []) for i in got])
