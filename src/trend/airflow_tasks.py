@@ -106,10 +106,17 @@ def check_failures(results: list[dict], what: str) -> str:
     return f"{len(results)} {what}, none failed"
 
 
-def reconcile(stuck_timeout_minutes: int) -> dict:
+def reconcile(stuck_timeout_minutes: int, abandoned_after_minutes: int | None = None) -> dict:
+    """Stuck crawl items resolved, abandoned analyses (status 2, no heartbeat) failed, histories in step."""
+    from trend.analyzer.lifecycle import STALE_MINUTES, fail_abandoned
     from trend.crawl.recovery import reconcile_stuck_items
     from trend.datasets import sync_dataset_histories
 
+    ds = mysql_connection("ds_analyzer")
+    try:
+        abandoned = fail_abandoned(ds, abandoned_after_minutes or STALE_MINUTES)
+    finally:
+        ds.close()
     conn = mysql_connection("gb_console")
     try:
         stuck = reconcile_stuck_items(conn, stuck_timeout_minutes)
@@ -119,6 +126,7 @@ def reconcile(stuck_timeout_minutes: int) -> dict:
     return {
         "stuck_items_succeeded": len(stuck["success"]),
         "stuck_items_failed": len(stuck["error"]),
+        "abandoned_datasets_failed": [int(d["id"]) for d in abandoned],
         "histories_changed": [asdict(c) for c in changes],
     }
 

@@ -101,6 +101,7 @@ class ErrorCode(IntEnum):
     DATABASE_READ_FAILED = 3001
     DATABASE_WRITE_FAILED = 3002
     UNEXPECTED = 3003
+    RUN_ABANDONED = 3004
 
     @property
     def description(self) -> str:
@@ -124,6 +125,7 @@ _DESCRIPTIONS = {
     ErrorCode.DATABASE_READ_FAILED: "reading from MySQL failed",
     ErrorCode.DATABASE_WRITE_FAILED: "writing to MySQL failed (rolled back)",
     ErrorCode.UNEXPECTED: "an unexpected error; see the task log",
+    ErrorCode.RUN_ABANDONED: "the run that claimed the dataset stopped sending heartbeats (worker died)",
 }
 
 FAILED_PROGRESS = -1

@@ -67,8 +67,33 @@ def test_analysis_writes_every_result_table(db, market_ids, spark):
     assert result.ok, result.error_message
     row = dataset_row(ds, dataset_id)
     assert (row["status"], row["progress"], row["error_code"]) == (DatasetStatus.COMPLETED, 100, None)
+    assert row["claim_token"] == result.run_id and row["heartbeat_at"]  # the run that published it
     assert watcher.seen and set(watcher.seen) == {(DatasetStatus.PROCESSING, 50)}
     rows = result_rows(ds, dataset_id)
+    # the document's names: processed_name on products, details hang off ds_analyzer.products.id,
+    # similarities and AI-viewpoint mappings carry mall product ids
+    products = {
+        p["id"]: p
+        for p in fetch_all(
+            ds,
+            "SELECT id, crawler_product_id, mall_product_id, processed_name FROM products WHERE dataset_id = %s",
+            (dataset_id,),
+        )
+    }
+    details = fetch_all(ds, "SELECT product_id FROM product_details WHERE dataset_id = %s", (dataset_id,))
+    assert {d["product_id"] for d in details} == set(products)
+    assert all(p["processed_name"] for p in products.values())
+    mall_ids = {p["mall_product_id"] for p in products.values()}
+    sims = fetch_all(
+        ds,
+        "SELECT mall_product_id_a, mall_product_id_b, similarity_score FROM product_similarities WHERE dataset_id = %s",
+        (dataset_id,),
+    )
+    assert all(s["mall_product_id_a"] in mall_ids and s["mall_product_id_b"] in mall_ids for s in sims)
+    aivp = fetch_all(
+        ds, "SELECT DISTINCT mall_product_id FROM review_sentence_aivp WHERE dataset_id = %s", (dataset_id,)
+    )
+    assert {a["mall_product_id"] for a in aivp} <= mall_ids and aivp
     sentence_count = fetch_all(db["analyzer_v2"], "SELECT COUNT(*) AS n FROM review_sentences")[0]["n"]
     review_count = fetch_all(db["analyzer_v2"], "SELECT COUNT(*) AS n FROM reviews")[0]["n"]
     assert len(rows["products"]) == len(rows["product_details"]) == len(market_ids)

@@ -65,6 +65,7 @@ class RunResult:
     counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     excluded: list[int] = field(default_factory=list)  # product ids left out (dataset_excluded_products)
+    run_id: str | None = None  # datasets.claim_token of this run
 
     @property
     def ok(self) -> bool:
@@ -72,8 +73,9 @@ class RunResult:
 
 
 class _Stages:
-    def __init__(self, conn, dataset_id: int, timings: dict[str, float]):
-        self.conn, self.dataset_id, self.timings, self.current = conn, dataset_id, timings, "claim"
+    def __init__(self, conn, dataset_id: int, run_id: str, timings: dict[str, float]):
+        self.conn, self.dataset_id, self.run_id, self.timings = conn, dataset_id, run_id, timings
+        self.current = "claim"
 
     @contextlib.contextmanager
     def stage(self, name: str):
@@ -82,7 +84,7 @@ class _Stages:
         yield
         self.timings[name] = round(time.perf_counter() - started, 3)
         if name in PROGRESS:
-            lifecycle.set_progress(self.conn, self.dataset_id, PROGRESS[name])
+            lifecycle.set_progress(self.conn, self.dataset_id, self.run_id, PROGRESS[name])
 
 
 def _ds_connect(config: AnalyzerConfig):
@@ -92,18 +94,19 @@ def _ds_connect(config: AnalyzerConfig):
 def run(spark: SparkSession, dataset_id: int, config: AnalyzerConfig | None = None, labeller=None) -> RunResult:
     config = config or AnalyzerConfig()
     pyfiles.ensure_workers_have_code(spark)
-    result = RunResult(dataset_id, None)
-    conn = _ds_connect(config)
     run_id = uuid.uuid4().hex
-    stages = _Stages(conn, dataset_id, result.timings)
+    result = RunResult(dataset_id, None, run_id=run_id)
+    conn = _ds_connect(config)
+    stages = _Stages(conn, dataset_id, run_id, result.timings)
     cached: list[DataFrame] = []
     claimed = False
     try:
-        row = lifecycle.claim(conn, dataset_id, config.force)
+        row = lifecycle.claim(conn, dataset_id, run_id, config.force, config.claim_stale_minutes, config.gb_db)
         claimed = True
         product_ids = lifecycle.parse_product_ids(row["settings"], dataset_id)
         publish.clean_staging(conn, dataset_id=dataset_id)  # leftovers of a crashed run
-        _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run_id, labeller)
+        with lifecycle.Heartbeat(lambda: _ds_connect(config), dataset_id, run_id, config.heartbeat_seconds):
+            _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run_id, labeller)
         result.status = int(DatasetStatus.COMPLETED)
     except Exception as exc:
         code = (
@@ -121,9 +124,8 @@ def run(spark: SparkSession, dataset_id: int, config: AnalyzerConfig | None = No
             message[:300],
             exc_info=not isinstance(exc, AnalysisError),
         )
-        if claimed:
-            _record_failure(config, dataset_id, code, message, run_id)
-            result.status = int(DatasetStatus.FAILED)
+        if claimed and _record_failure(config, dataset_id, code, message, run_id):
+            result.status = int(DatasetStatus.FAILED)  # else another run owns it now: not ours to fail
     finally:
         for frame in cached:
             frame.unpersist()
@@ -131,13 +133,14 @@ def run(spark: SparkSession, dataset_id: int, config: AnalyzerConfig | None = No
     return result
 
 
-def _record_failure(config: AnalyzerConfig, dataset_id: int, code: ErrorCode, message: str, run_id: str) -> None:
+def _record_failure(config: AnalyzerConfig, dataset_id: int, code: ErrorCode, message: str, run_id: str) -> bool:
     conn = _ds_connect(config)  # a fresh connection: the run's one may be what broke
     try:
-        lifecycle.fail(conn, dataset_id, code, message)
+        recorded = lifecycle.fail(conn, dataset_id, run_id, code, message)
         publish.clean_staging(conn, run_id=run_id)
     finally:
         conn.close()
+    return recorded
 
 
 def _keep(cached: list[DataFrame], frame: DataFrame) -> DataFrame:
@@ -196,7 +199,7 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
 
     with stages.stage("staging"):
         frames = _result_frames(dataset_id, products, reviews, sentences, review_rows, sentence_rows, sims, viewpoints)
-        publish.stage(frames, run_id, config)
+        publish.stage(stages.conn, dataset_id, frames, run_id, config)
 
     with stages.stage("publish"):
         result.counts = publish.publish(stages.conn, dataset_id, run_id, config)

@@ -80,8 +80,10 @@ def _check_fail_point(config: AnalyzerConfig, point: str) -> None:
         raise InjectedFailure(f"injected failure at {point}")
 
 
-def stage(frames: dict[str, DataFrame], run_id: str, config: AnalyzerConfig) -> None:
-    """Append each frame (columns as in STAGED) to stg_<table> under ``run_id``."""
+def stage(conn, dataset_id: int, frames: dict[str, DataFrame], run_id: str, config: AnalyzerConfig) -> None:
+    """Append each frame (columns as in STAGED) to stg_<table> under ``run_id``; the run must own the dataset."""
+    with transaction(conn) as cur:
+        lifecycle.ensure_owner(cur, dataset_id, run_id)
     mysql = config.mysql
     options = jdbc_options(mysql.jdbc_url(config.ds_db), mysql.user, mysql.password)
     for name, columns in STAGED.items():
@@ -140,11 +142,11 @@ def _insert_joined(cur, name: str, run_id: str, dataset_id: int) -> int:
 
 
 def publish(conn, dataset_id: int, run_id: str, config: AnalyzerConfig) -> dict[str, int]:
-    """One transaction: delete the dataset's rows, insert the staged ones, status → 3."""
+    """One transaction: delete the dataset's rows, insert the staged ones, status → 3 (owning run only)."""
     counts: dict[str, int] = {}
     conn.commit()  # end any open snapshot: the transaction below must see the staged rows
     with transaction(conn) as cur:  # commits at the end, rolls back on any error
-        cur.execute("SELECT id FROM datasets WHERE id = %s FOR UPDATE", (dataset_id,))
+        lifecycle.ensure_owner(cur, dataset_id, run_id)  # locks the row; another run's claim stops us here
         for name in RESULT_TABLES:
             cur.execute(f"DELETE FROM {quote_identifier(name)} WHERE dataset_id = %s", (dataset_id,))
         for name in PUBLISH_ORDER:
@@ -154,7 +156,7 @@ def publish(conn, dataset_id: int, run_id: str, config: AnalyzerConfig) -> dict[
             else:
                 counts[name] = _insert_joined(cur, name, run_id, dataset_id)
             _check_fail_point(config, f"publish:{name}")
-        lifecycle.complete(cur, dataset_id)
+        lifecycle.complete(cur, dataset_id, run_id)
     return counts
 
 

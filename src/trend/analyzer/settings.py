@@ -55,6 +55,9 @@ class AnalyzerConfig:
     jdbc_partitions: int = 4
     ds_database: str | None = None  # physical names; default trend.config.db_name(...)
     av_database: str | None = None
+    gb_database: str | None = None  # the history moves to status 2 when analysis starts
+    claim_stale_minutes: int = 10  # a Processing dataset without a heartbeat this long may be taken over
+    heartbeat_seconds: float = 30.0
     force: bool = False  # reprocess a dataset that is already Completed
     fail_point: str | None = None  # tests/drills: "staging:<table>" or "publish:<table>"
     extra: dict = field(default_factory=dict)
@@ -106,3 +109,7 @@ class AnalyzerConfig:
     @property
     def av_db(self) -> str:
         return self.av_database or db_name("analyzer_v2")
+
+    @property
+    def gb_db(self) -> str:
+        return self.gb_database or db_name("gb_console")
