@@ -197,7 +197,7 @@ def fail_abandoned(conn, stale_minutes: int = STALE_MINUTES) -> list[dict]:
     return stale
 
 
-def parse_product_ids(settings: object, dataset_id: int) -> list[int]:
+def parse_product_ids(settings: str | bytes | dict | None, dataset_id: int) -> list[int]:
     """settings JSON → its distinct product ids (trend.datasets.DatasetSettings), else MALFORMED_SETTINGS."""
     from trend.datasets import DatasetSettings, MalformedSettings
 

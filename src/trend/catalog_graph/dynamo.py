@@ -61,7 +61,7 @@ class ConfigError(ValueError):
         super().__init__(f"config {tag}/{key}: bad value {value!r}")
 
 
-def _coerce(default: object, raw: str, tag: str, key: str) -> object:
+def _coerce(default: bool | int | float | str, raw: str, tag: str, key: str) -> bool | int | float | str:
     try:
         if isinstance(default, bool):
             if raw.lower() not in ("true", "false", "1", "0"):
@@ -105,7 +105,7 @@ class ConfigStore:
 
     def load(self) -> CatalogGraphConfig:
         defaults = CatalogGraphConfig()
-        values = {}
+        values: dict[str, Any] = {}  # each value has its default's type (_coerce)
         for f in fields(CatalogGraphConfig):
             tag, key = CatalogGraphConfig.KEYS[f.name]
             raw = self.tag_values(tag).get(key)

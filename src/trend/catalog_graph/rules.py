@@ -148,7 +148,7 @@ def derive(
     versions: dict[str, int] = {}
     enabled: dict[str, bool] = {}
     order: list[str] = []  # top-down
-    stack = [(truth.catalog_node_id, None, 0)]
+    stack: list[tuple[str, FinalSettings | None, int]] = [(truth.catalog_node_id, None, 0)]
     while stack:
         nid, parent_final, parent_version = stack.pop()
         rec = alive[nid]

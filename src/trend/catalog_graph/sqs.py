@@ -58,11 +58,11 @@ def _send(client, url: str, batch: list[dict]) -> int:
     return len(batch)
 
 
-def _shallow_first(received: list[dict]) -> list[tuple[dict, object]]:
+def _shallow_first(received: list[dict]) -> list[tuple[dict, RecomputeMessage | BadMessageError]]:
     """A received batch in processing order: bad bodies first (they block their catalog), then
     ancestors before descendants, so a descendant's message is usually stale by its turn (any
     order gives the same state; this one does the least work)."""
-    parsed: list[tuple[dict, object]] = []
+    parsed: list[tuple[dict, RecomputeMessage | BadMessageError]] = []
     for raw in received:
         try:
             parsed.append((raw, RecomputeMessage.from_json(raw["Body"])))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -49,7 +50,7 @@ class HttpCrawlerConfig:
         unknown = set(extras) - allowed
         if unknown:
             raise ValueError(f"crawler_service extras: unknown settings {sorted(unknown)}; allowed {sorted(allowed)}")
-        values = {}
+        values: dict[str, Any] = {}  # int for max_retries, float for the rest
         for key, value in extras.items():
             try:
                 values[key] = int(value) if key == "max_retries" else float(value)

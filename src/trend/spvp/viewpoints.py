@@ -50,6 +50,13 @@ class ViewpointCategory:
     id: int | None = None
 
     @property
+    def stored_id(self) -> int:
+        """The id of a category loaded from the database; an unsaved one has none."""
+        if self.id is None:
+            raise ValueError(f"viewpoint category {self.name!r} is not stored yet")
+        return self.id
+
+    @property
     def ordinals(self) -> list[int]:
         return [v.ordinal for v in self.viewpoints]
 
