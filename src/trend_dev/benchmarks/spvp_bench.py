@@ -73,7 +73,7 @@ def _bench() -> None:
     from trend.spvp.settings import SpvpConfig
     from trend.spvp.viewpoints import read_file, save_category
     from trend.status import SpvpStatus
-    from trend_dev import synthetic
+    from trend_dev import analysed, synthetic
 
     schema.drop_databases()
     schema.migrate()
@@ -91,6 +91,7 @@ def _bench() -> None:
             (category, json.dumps({"product_ids": product_ids})),
         )
         dataset = cur.lastrowid
+        analysed.publish_sentences(cur, dataset, product_ids)
     gb = connect("gb_console")
     with transaction(gb) as cur:
         cur.execute(
