@@ -314,6 +314,47 @@ def fail(gb_conn, dataset_id: int, code: ErrorCode, message: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    dataset_id: int
+    old: int
+    new: int
+    reason: str
+    changed_by: str
+
+
+def set_spvp_status(gb_conn, dataset_id: int, status: int, reason: str, changed_by: str) -> StatusChange | None:
+    """Manual status update: set the history's spvp_status, recording who, why and what it was.
+
+    One transaction: the history row and a wishlist_dataset_status_changes row. None (nothing
+    written) when the status already has that value. 9 keeps the reason in spvp_error.
+    """
+    new = SpvpStatus(int(status))
+    if not reason.strip():
+        raise SpvpFailure(ErrorCode.INVALID_STATE, "a manual status update needs a reason")
+    with transaction(gb_conn) as cur:
+        cur.execute(
+            "SELECT id, spvp_status FROM wishlist_dataset_histories WHERE dataset_id = %s FOR UPDATE", (dataset_id,)
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise SpvpFailure(ErrorCode.DATASET_NOT_FOUND, f"no dataset history for dataset {dataset_id}")
+        old = int(row["spvp_status"])
+        if old == new:
+            return None
+        error = f"manual: {reason}"[:1000] if new is SpvpStatus.FAILED else None
+        cur.execute(
+            "UPDATE wishlist_dataset_histories SET spvp_status = %s, spvp_error = %s WHERE id = %s",
+            (int(new), error, row["id"]),
+        )
+        cur.execute(
+            "INSERT INTO wishlist_dataset_status_changes (wishlist_dataset_history_id, dataset_id, field, "
+            "old_value, new_value, reason, changed_by) VALUES (%s, %s, 'spvp_status', %s, %s, %s, %s)",
+            (row["id"], dataset_id, old, int(new), reason[:1000], changed_by[:255]),
+        )
+    return StatusChange(dataset_id, old, int(new), reason, changed_by)
+
+
 def requeue_completed(gb_conn, dataset_ids: Iterable[int]) -> int:
     """COMPLETED -> PROCESSING for these datasets (after a reset, their mappings are partial)."""
     ids = list(dataset_ids)
