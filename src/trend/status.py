@@ -100,6 +100,7 @@ class ErrorCode(IntEnum):
     LLM_BUDGET_EXHAUSTED = 2004
     SENTIMENT_MODEL_FAILED = 2005
     SPVP_MAPPING_FAILED = 2006
+    LLM_NOT_CONFIGURED = 2007
     # 3xxx storage / infra
     DATABASE_READ_FAILED = 3001
     DATABASE_WRITE_FAILED = 3002
@@ -125,6 +126,7 @@ _DESCRIPTIONS = {
     ErrorCode.LLM_BUDGET_EXHAUSTED: "the per-dataset token budget ran out",
     ErrorCode.SENTIMENT_MODEL_FAILED: "the sentiment model failed to load or run",
     ErrorCode.SPVP_MAPPING_FAILED: "specific-viewpoint mapping failed",
+    ErrorCode.LLM_NOT_CONFIGURED: "an LLM backend was asked for but its key or endpoint is missing",
     ErrorCode.DATABASE_READ_FAILED: "reading from MySQL failed",
     ErrorCode.DATABASE_WRITE_FAILED: "writing to MySQL failed (rolled back)",
     ErrorCode.UNEXPECTED: "an unexpected error; see the task log",

@@ -129,8 +129,9 @@ def test_new_viewpoint_and_new_sentences_are_processed_incrementally(db, spark, 
     assert seed.history(db, second)["spvp_status"] == 3
 
 
-def test_uncertain_sentences_go_to_the_llm_backend(db, spark, world):
+def test_uncertain_sentences_go_to_the_llm_backend(db, spark, world, monkeypatch):
     _, _category, dataset = world
+    monkeypatch.setenv("QWEN_API_KEY", "qw-test")
     ids = seed.sentence_ids(db)
     with FakeLLM() as fake:
         config = SpvpConfig.from_dict(
@@ -226,3 +227,13 @@ def test_two_datasets_sharing_a_category_each_get_every_sentence_mapped_once(db,
     again = run(spark, a, SpvpConfig(batch_size=1000), rerun=True)
     assert (again.low, again.backfilled) == (0, 0)
     assert {(s, o) for s, o, _ in seed.mappings(db, shared)} == expected
+
+
+def test_llm_backend_without_key_fails_the_dataset_with_the_reason(db, spark, world, monkeypatch):
+    _, _category, dataset = world
+    monkeypatch.delenv("QWEN_API_KEY", raising=False)
+    config = SpvpConfig.from_dict({"backend": "openai", "openai": {"base_url": "http://127.0.0.1:9/v1"}})
+    with pytest.raises(Exception, match="no API key"):
+        run(spark, dataset, config)
+    history = seed.history(db, dataset)
+    assert history["spvp_status"] == 9 and history["spvp_error"].startswith("E2007 LLM_NOT_CONFIGURED")

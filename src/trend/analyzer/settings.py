@@ -41,6 +41,7 @@ class AnalyzerConfig:
     sentiment_model_path: str | None = None
     sentiment_threshold: float = 0.05
     # LLM labelling
+    labeller: str = "auto"  # openai (a missing key fails: 2007) | tfidf | auto (openai if keyed, else tfidf, logged)
     llm_model: str = "gpt-4o-mini"
     llm_base_url: str | None = None
     llm_api_key_env: str = "OPENAI_API_KEY"
@@ -89,6 +90,8 @@ class AnalyzerConfig:
             raise ConfigError("similarity_method must be auto, exact or lsh")
         if not 0 <= self.similarity_text_weight <= 1:
             raise ConfigError("similarity_text_weight must be within [0, 1]")
+        if self.labeller not in ("auto", "openai", "tfidf"):
+            raise ConfigError("labeller must be auto, openai or tfidf")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
