@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trend.config import ConfigError, MysqlSettings, db_name
+from trend.config import ConfigError, MysqlSettings, check_identifier, db_name
 from trend.embeddings import DIMENSION, MODEL_NAME
 
 
@@ -92,6 +92,9 @@ class AnalyzerConfig:
             raise ConfigError("similarity_text_weight must be within [0, 1]")
         if self.labeller not in ("auto", "openai", "tfidf"):
             raise ConfigError("labeller must be auto, openai or tfidf")
+        for key in ("ds_database", "av_database", "gb_database"):  # they end up in JDBC URLs and SQL
+            if getattr(self, key) is not None:
+                check_identifier(getattr(self, key), key)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
