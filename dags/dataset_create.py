@@ -1,8 +1,11 @@
 """dataset_create: create a dataset (+ history) for every wishlist whose crawl items all succeeded.
 
-Each wishlist succeeds or fails on its own: ``create`` creates every dataset it can (and emits
-``pending_datasets``), ``check_failures`` then fails with each wishlist that could not become a
-dataset and why.
+Each dataset takes its wishlist's viewpoint category (``wishlist_to_groups.viewpoint_category_id``,
+set with ``make load-viewpoints VIEWPOINTS=file.yaml ASSIGN_WISHLIST=id``). Each wishlist succeeds
+or fails on its own: ``create`` creates every dataset it can; ``announce`` carries the
+``pending_datasets`` outlet (skipped when nothing new was created: reruns, idle runs), so analysis
+starts for the datasets created even when another wishlist failed; ``check_failures`` then fails
+(no retries) naming each wishlist that could not become a dataset and why.
 """
 
 from datetime import datetime
@@ -29,11 +32,17 @@ from trend.dag_defaults import default_args
     doc_md=__doc__,
 )
 def dataset_create():
-    @task(outlets=[PENDING_DATASETS])
+    @task
     def create(params=None) -> list[dict]:
         from trend.airflow_tasks import create_datasets
 
         return create_datasets(params["wishlist_id"])
+
+    @task(outlets=[PENDING_DATASETS])
+    def announce(created: list[dict]) -> str:
+        from trend.airflow_tasks import announce_pending_datasets
+
+        return announce_pending_datasets(created)
 
     @task
     def check_failures(results: list[dict]) -> str:
@@ -42,7 +51,9 @@ def dataset_create():
 
         return check(results, "wishlists")
 
-    check_failures(create())
+    results = create()
+    announce(results)
+    check_failures(results)
 
 
 dataset_create()

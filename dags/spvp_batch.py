@@ -1,5 +1,7 @@
 """spvp_batch (SPVP): map review sentences to specific viewpoints, incrementally.
 
+Runs when a history sync emits ``analysed_datasets`` (histories moved to spvp_status 2 by
+analyzer_batch or dataset_status_sync; never on an idle system), or from the trigger form.
 Picks every dataset whose history has spvp_status 2 (analysed), or just the
 ``dataset_id`` given in the trigger form (a manual re-run, also of completed or
 failed datasets), and submits ``spark_jobs/spvp_batch.py`` once per dataset
@@ -15,6 +17,7 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
+from trend.assets import ANALYSED_DATASETS
 from trend.dag_defaults import default_args
 from trend.spark_submit import TrendSparkSubmitOperator
 from trend.spvp.airflow_tasks import JOB
@@ -22,7 +25,7 @@ from trend.spvp.airflow_tasks import JOB
 
 @dag(
     dag_id="spvp_batch",
-    schedule="*/30 * * * *",
+    schedule=[ANALYSED_DATASETS],
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -1,4 +1,7 @@
-"""Phases 2 and 3 run by Airflow itself (`airflow dags test`) against MariaDB."""
+"""crawl_sync and dataset_create run by Airflow itself (`airflow dags test`) against MariaDB.
+
+The real scheduler, with assets chaining the DAGs, runs in test_airflow_scheduler_e2e.py.
+"""
 
 import json
 
@@ -7,7 +10,7 @@ import pytest
 from trend.db import fetch_all
 from trend.status import CrawlStatus, DatasetStatus, HistoryStatus, SpvpStatus
 from trend_dev import synthetic, wishlists
-from trend_dev.local_airflow import dags_test
+from trend_dev.local_airflow import asset_event_counts, dags_test
 
 pytestmark = pytest.mark.airflow
 
@@ -15,6 +18,11 @@ pytestmark = pytest.mark.airflow
 def _ok(result):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
+
+
+def _new_events(env, before: dict[str, int]) -> dict[str, int]:
+    after = asset_event_counts(env)
+    return {name: n - before.get(name, 0) for name, n in after.items() if n != before.get(name, 0)}
 
 
 def test_crawl_then_dataset_creation_through_airflow(db, airflow_home, tmp_path):
@@ -26,13 +34,17 @@ def test_crawl_then_dataset_creation_through_airflow(db, airflow_home, tmp_path)
     for p in market.products:
         wishlists.product_with_reviews(cur, wishlist, p.mall_product_id)
     gb.commit()
+    events = asset_event_counts(env)
 
     _ok(dags_test(env, "crawl_sync"))
+    assert _new_events(env, events) == {"crawl_results": 1}  # it claimed items: dataset_create may run
     gb.commit()
     statuses = fetch_all(gb, "SELECT crawl_status FROM summary_wishlist_product_reviews")
     assert {r["crawl_status"] for r in statuses} == {CrawlStatus.SUCCESS}
 
+    events = asset_event_counts(env)
     _ok(dags_test(env, "dataset_create", conf={"wishlist_id": wishlist}))
+    assert _new_events(env, events) == {"pending_datasets": 1}
     db["ds_analyzer"].commit()
     datasets = fetch_all(db["ds_analyzer"], "SELECT group_id, settings, status, progress FROM datasets")
     assert len(datasets) == 1 and datasets[0]["group_id"] == 8
@@ -42,8 +54,10 @@ def test_crawl_then_dataset_creation_through_airflow(db, airflow_home, tmp_path)
     history = fetch_all(gb, "SELECT status, spvp_status FROM wishlist_dataset_histories")
     assert [(h["status"], h["spvp_status"]) for h in history] == [(HistoryStatus.PENDING, SpvpStatus.WAITING)]
 
-    # A rerun through Airflow creates nothing twice.
+    # A rerun through Airflow creates nothing twice, and emits no asset event (analyzer_batch stays idle).
+    events = asset_event_counts(env)
     _ok(dags_test(env, "dataset_create"))
+    assert _new_events(env, events) == {}
     db["ds_analyzer"].commit()
     assert fetch_all(db["ds_analyzer"], "SELECT COUNT(*) AS n FROM datasets")[0]["n"] == 1
 
@@ -61,16 +75,6 @@ def test_manual_trigger_for_unfinished_wishlist_fails_clearly(db, airflow_home):
     assert fetch_all(db["ds_analyzer"], "SELECT COUNT(*) AS n FROM datasets")[0]["n"] == 0
 
 
-def _asset_events(airflow_home, name: str) -> int:
-    import sqlite3
-
-    db_path = airflow_home["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
-    with sqlite3.connect(db_path) as meta:
-        return meta.execute(
-            "SELECT COUNT(*) FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.name = ?", (name,)
-        ).fetchone()[0]
-
-
 def test_bad_wishlist_fails_visibly_while_the_others_become_datasets(db, airflow_home, tmp_path):
     market = synthetic.generate(seed=21, products_per_category=1, reviews_per_product=2)
     env = dict(airflow_home, TP_LOCAL_MARKETPLACE_DUMP=str(market.write_dump(tmp_path)))
@@ -84,7 +88,7 @@ def test_bad_wishlist_fails_visibly_while_the_others_become_datasets(db, airflow
     _ok(dags_test(env, "crawl_sync"))
     cur.execute("UPDATE summary_wishlist_products SET crawl_status = 2 WHERE id = %s", (item,))
     gb.commit()
-    events_before = _asset_events(airflow_home, "pending_datasets")
+    events = asset_event_counts(env)
 
     result = dags_test(env, "dataset_create")
     out = result.stdout + result.stderr
@@ -92,7 +96,7 @@ def test_bad_wishlist_fails_visibly_while_the_others_become_datasets(db, airflow
     db["ds_analyzer"].commit()
     datasets = fetch_all(db["ds_analyzer"], "SELECT name FROM datasets")
     assert [d["name"] for d in datasets] == ["good"]
-    assert _asset_events(airflow_home, "pending_datasets") == events_before + 1  # analysis still starts
+    assert _new_events(env, events) == {"pending_datasets": 1}  # analysis still starts for the good one
 
 
 def test_retry_a_wishlists_failed_items_from_the_ui_dag(db, airflow_home, tmp_path):

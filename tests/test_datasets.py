@@ -13,6 +13,7 @@ from trend.datasets import (
     WishlistNotReady,
     create_dataset_for_wishlist,
     create_ready_datasets,
+    ready_for_spvp,
     ready_wishlists,
     sync_dataset_histories,
 )
@@ -164,6 +165,7 @@ def test_histories_follow_datasets_idempotently(db, crawled_wishlist):
         (first.dataset_id, (1, 3), (1, 2)),
         (second.dataset_id, (1, 9), (1, 1)),
     }
+    assert ready_for_spvp(changes) == 1  # only the completed one waits for SPVP (what spvp_batch's asset says)
     rows = fetch_all(db["gb_console"], "SELECT dataset_id, status, spvp_status FROM wishlist_dataset_histories")
     assert {(r["dataset_id"], r["status"], r["spvp_status"]) for r in rows} == {
         (first.dataset_id, HistoryStatus.COMPLETED, SpvpStatus.PROCESSING),
@@ -226,3 +228,65 @@ def test_one_wishlist_that_cannot_become_a_dataset_does_not_block_the_others(db,
     ]
     rows = fetch_all(db["gb_console"], "SELECT wishlist_to_group_id AS w FROM wishlist_dataset_histories")
     assert [r["w"] for r in rows] == [good]
+
+
+# --- a wishlist's viewpoint category (make load-viewpoints VIEWPOINTS=… ASSIGN_WISHLIST=…) ---
+
+VIEWPOINT_FILE = "include/viewpoints/synthetic.yaml"
+
+
+def _load_viewpoints(*args: str) -> int:
+    from trend.config import REPO_ROOT
+    from trend.spvp import load_viewpoints
+
+    return load_viewpoints.main([str(REPO_ROOT / VIEWPOINT_FILE), *args])
+
+
+def _category_id(db) -> int:
+    db["ds_analyzer"].commit()
+    return int(fetch_all(db["ds_analyzer"], "SELECT id FROM viewpoint_categories")[0]["id"])
+
+
+def test_category_assigned_to_a_wishlist_goes_into_its_new_datasets(db, crawled_wishlist, capsys):
+    team_b = crawled_wishlist[1]  # no category of its own
+    assert _load_viewpoints("--assign-wishlist", str(team_b)) == 0
+    category = _category_id(db)
+    assert f"wishlist {team_b}: 1 group(s) now use category id={category}" in capsys.readouterr().out
+    conn = _server()
+    try:
+        created = create_dataset_for_wishlist(conn, team_b)
+    finally:
+        conn.close()
+    assert created.viewpoint_category_id == category
+    db["ds_analyzer"].commit()
+    datasets = fetch_all(db["ds_analyzer"], "SELECT viewpoint_category_id FROM datasets")
+    assert [d["viewpoint_category_id"] for d in datasets] == [category]
+
+
+def test_assigning_later_fills_datasets_without_a_category_only(db, crawled_wishlist):
+    audio, team_b = crawled_wishlist
+    conn = _server()
+    try:
+        first, second = (create_dataset_for_wishlist(conn, w) for w in crawled_wishlist)  # category 5, none
+    finally:
+        conn.close()
+    assign = ("--assign-wishlist", str(audio), "--assign-wishlist", str(team_b))
+    assert _load_viewpoints(*assign) == 0
+    category = _category_id(db)
+    assert _load_viewpoints(*assign) == 0  # a rerun changes nothing more
+    db["ds_analyzer"].commit()
+    rows = fetch_all(db["ds_analyzer"], "SELECT id, viewpoint_category_id FROM datasets")
+    assert {r["id"]: r["viewpoint_category_id"] for r in rows} == {first.dataset_id: 5, second.dataset_id: category}
+    db["gb_console"].commit()
+    groups = fetch_all(db["gb_console"], "SELECT viewpoint_category_id FROM wishlist_to_groups ORDER BY id")
+    assert [g["viewpoint_category_id"] for g in groups] == [category, category]
+
+
+def test_assigning_to_an_unknown_wishlist_changes_nothing(db, crawled_wishlist, capsys):
+    assert _load_viewpoints("--assign-wishlist", str(crawled_wishlist[0]), "--assign-wishlist", "404") == 2
+    assert "wishlist 404 does not exist" in capsys.readouterr().err
+    db["ds_analyzer"].commit()
+    assert fetch_all(db["ds_analyzer"], "SELECT COUNT(*) AS n FROM viewpoint_categories")[0]["n"] == 0
+    db["gb_console"].commit()
+    groups = fetch_all(db["gb_console"], "SELECT viewpoint_category_id FROM wishlist_to_groups ORDER BY id")
+    assert [g["viewpoint_category_id"] for g in groups] == [5, None]

@@ -77,6 +77,7 @@ class CreatedDataset:
     history_id: int
     product_count: int
     created: bool  # False when an identical dataset already existed (rerun)
+    viewpoint_category_id: int | None = None  # from wishlist_to_groups; SPVP needs one
 
 
 def _all_items_sql() -> str:
@@ -176,7 +177,13 @@ def create_dataset_for_wishlist(conn, wishlist_id: int) -> CreatedDataset:
         existing = cur.fetchone()
         if existing:
             return CreatedDataset(
-                wishlist_id, group_id, int(existing["dataset_id"]), int(existing["id"]), len(product_ids), False
+                wishlist_id,
+                group_id,
+                int(existing["dataset_id"]),
+                int(existing["id"]),
+                len(product_ids),
+                created=False,
+                viewpoint_category_id=wishlist["viewpoint_category_id"],
             )
         settings = DatasetSettings(tuple(product_ids), wishlist_id, snapshot)
         cur.execute(
@@ -202,7 +209,15 @@ def create_dataset_for_wishlist(conn, wishlist_id: int) -> CreatedDataset:
                 int(SpvpStatus.WAITING),
             ),
         )
-        created = CreatedDataset(wishlist_id, group_id, dataset_id, int(cur.lastrowid), len(product_ids), True)
+        created = CreatedDataset(
+            wishlist_id,
+            group_id,
+            dataset_id,
+            int(cur.lastrowid),
+            len(product_ids),
+            created=True,
+            viewpoint_category_id=wishlist["viewpoint_category_id"],
+        )
     log.info("created dataset %s for wishlist %s (%d products)", dataset_id, wishlist_id, len(product_ids))
     return created
 
@@ -282,3 +297,8 @@ def sync_dataset_histories(conn) -> list[HistoryChange]:
             )
             changes.append(change)
     return changes
+
+
+def ready_for_spvp(changes: list[HistoryChange]) -> int:
+    """How many of these history changes made a dataset ready for SPVP (spvp_status → 2)."""
+    return sum(1 for c in changes if c.spvp_status[0] != c.spvp_status[1] == SpvpStatus.PROCESSING)

@@ -17,6 +17,8 @@ from trend.db import DatabaseUnavailable, connect, fetch_all, table
 from trend.status import CrawlStatus, DatasetStatus, SpvpStatus
 from trend_dev import synthetic, wishlists
 
+DEMO_WISHLIST = 1001  # gb_console.wishlist_to_groups.id of the demo's wishlists
+BROKEN_WISHLIST = 1002
 DEMO_GROUP = 1
 
 
@@ -44,8 +46,8 @@ def seed(dump_dir: Path) -> None:
     conn = connect()
     try:
         cur = conn.cursor()
-        demo = wishlists.wishlist(cur, "Audio & wearables", DEMO_GROUP)
-        broken = wishlists.wishlist(cur, "Broken input", DEMO_GROUP)
+        demo = wishlists.wishlist(cur, "Audio & wearables", DEMO_GROUP, wishlist_id=DEMO_WISHLIST)
+        broken = wishlists.wishlist(cur, "Broken input", DEMO_GROUP, wishlist_id=BROKEN_WISHLIST)
         for p in market.products:
             if p.category_code == "headphones":
                 wishlists.product_with_reviews(cur, demo, p.mall_product_id, schedule_id=1, max_reviews=100)
@@ -62,8 +64,8 @@ def seed(dump_dir: Path) -> None:
         f"{market.sentence_count()} sentences) written to {dump_dir}"
     )
     print(
-        "demo: seeded wishlist 'Audio & wearables' (4 products with reviews, 1 category, 1 search query) "
-        "and wishlist 'Broken input' (bad input)"
+        f"demo: seeded wishlist {DEMO_WISHLIST} (4 products with reviews, 1 category, 1 search query) and "
+        f"wishlist {BROKEN_WISHLIST} (bad input)"
     )
 
 

@@ -23,11 +23,14 @@ def wishlist(
     status: WishlistStatus = WishlistStatus.ACTIVE,
     viewpoint_category_id: int | None = None,
     subscription_id: int | None = None,
+    wishlist_id: int | None = None,
 ) -> int:
+    """A wishlist (``wishlist_id``: a given id, else the next one)."""
     return _insert(
         cur,
         "wishlist_to_groups",
         {
+            **({"id": wishlist_id} if wishlist_id is not None else {}),
             "name": name,
             "group_id": group_id,
             "subscription_id": subscription_id,

@@ -24,10 +24,12 @@ def dag():
 
 def test_dag_wires_plan_submit_then_sync(dag):
     tasks = dag.task_dict
-    assert set(tasks) == {"plan", "analyse_dataset", "sync_histories"}
+    assert set(tasks) == {"plan", "analyse_dataset", "sync_histories", "announce"}
     assert tasks["analyse_dataset"].upstream_task_ids == {"plan"}
     assert tasks["sync_histories"].upstream_task_ids == {"analyse_dataset"}
     assert tasks["sync_histories"].trigger_rule == "all_done"  # histories learn about failures too
+    assert tasks["announce"].upstream_task_ids == {"sync_histories"}
+    assert [o.name for o in tasks["announce"].outlets] == ["analysed_datasets"]  # spvp_batch's schedule
     submit = tasks["analyse_dataset"]
     assert submit.operator_class is TrendSparkSubmitOperator
     assert submit.partial_kwargs["job"] == "analyzer_batch"

@@ -56,12 +56,14 @@ def datasets_to_analyse(requested: int | None) -> list[int]:
         conn.close()
 
 
-def sync_histories() -> int:
+def sync_histories() -> dict:
+    """Histories follow their datasets; says how many became ready for SPVP (spvp_status 2)."""
     from trend.airflow_support import mysql_connection
-    from trend.datasets import sync_dataset_histories
+    from trend.datasets import ready_for_spvp, sync_dataset_histories
 
     conn = mysql_connection("gb_console")
     try:
-        return len(sync_dataset_histories(conn))
+        changes = sync_dataset_histories(conn)
     finally:
         conn.close()
+    return {"histories_changed": len(changes), "ready_for_spvp": ready_for_spvp(changes)}

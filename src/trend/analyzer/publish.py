@@ -48,6 +48,8 @@ STAGED = {
         "is_noise",
         "sentiment",
         "sentiment_score",
+        "map_x",
+        "map_y",
     ],
 }
 # staged tables copied as they are; the others are joined to the dataset's products while published
@@ -124,9 +126,9 @@ def _insert_joined(cur, name: str, run_id: str, dataset_id: int) -> int:
             JOIN products b ON b.dataset_id = s.dataset_id AND b.crawler_product_id = s.similar_product_id
             WHERE s.run_id = %s""",
         "review_sentences": """INSERT INTO review_sentences (dataset_id, sentence_id, review_id, product_id,
-                cluster_id, is_noise, ai_viewpoint_id, sentiment, sentiment_score)
+                cluster_id, is_noise, ai_viewpoint_id, sentiment, sentiment_score, map_x, map_y)
             SELECT s.dataset_id, s.sentence_id, s.review_id, s.product_id, s.cluster_id, s.is_noise,
-                   IF(s.is_noise, NULL, v.id), s.sentiment, s.sentiment_score
+                   IF(s.is_noise, NULL, v.id), s.sentiment, s.sentiment_score, s.map_x, s.map_y
             FROM stg_review_sentences s
             LEFT JOIN ai_viewpoints v ON v.dataset_id = s.dataset_id AND v.cluster_id = s.cluster_id
             WHERE s.run_id = %s""",

@@ -9,6 +9,10 @@ File format (YAML or JSON)::
         description: ...
         keywords: [battery, charge]        # optional
         examples: ["Battery lasts days."]  # optional, few-shot
+
+A wishlist gets its category with ``assign_to_wishlist`` (``make load-viewpoints
+VIEWPOINTS=file.yaml ASSIGN_WISHLIST=id``): dataset_create copies it into every dataset
+it creates for that wishlist, and spvp_batch maps the dataset's sentences to it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from trend.db import fetch_all, transaction
+from trend.datasets import UnknownWishlist
+from trend.db import fetch_all, table, transaction
 
 
 class ViewpointFileError(ValueError):
@@ -207,3 +212,53 @@ def load_category(conn, category_id: int | None = None, name: str | None = None)
             for r in vps
         ),
     )
+
+
+@dataclass(frozen=True)
+class CategoryAssignment:
+    wishlist_id: int  # gb_console.wishlist_to_groups.id
+    category_id: int
+    groups: int  # wishlist_to_groups rows now on this category (1: a wishlist is one row)
+    datasets: int  # datasets of the wishlist created without a category that got this one
+
+
+def check_wishlist(conn, wishlist_id: int) -> int:
+    """1 when the wishlist (a wishlist_to_groups row) exists; UnknownWishlist when not."""
+    rows = fetch_all(
+        conn, f"SELECT COUNT(*) AS n FROM {table('gb_console', 'wishlist_to_groups')} WHERE id = %s", (wishlist_id,)
+    )
+    if not rows[0]["n"]:
+        raise UnknownWishlist(f"wishlist {wishlist_id} does not exist (wishlist_to_groups): nothing to assign")
+    return int(rows[0]["n"])
+
+
+def assign_to_wishlist(conn, wishlist_id: int, category_id: int) -> CategoryAssignment:
+    """Give a wishlist this viewpoint category, in one transaction.
+
+    dataset_create copies ``wishlist_to_groups.viewpoint_category_id`` into each dataset it
+    creates. Datasets of the wishlist created earlier without a category get it too (SPVP
+    could not map them); datasets that already have a category keep theirs (their mappings
+    belong to it). Idempotent. ``conn`` must reach gb_console and ds_analyzer (one server).
+    """
+    with transaction(conn) as cur:
+        cur.execute(f"SELECT id FROM {table('ds_analyzer', 'viewpoint_categories')} WHERE id = %s", (category_id,))
+        if cur.fetchone() is None:
+            raise UnknownCategory(f"viewpoint category {category_id} not found")
+        cur.execute(
+            f"SELECT id FROM {table('gb_console', 'wishlist_to_groups')} WHERE id = %s FOR UPDATE", (wishlist_id,)
+        )
+        groups = len(cur.fetchall())
+        if not groups:
+            raise UnknownWishlist(f"wishlist {wishlist_id} does not exist (wishlist_to_groups): nothing to assign")
+        cur.execute(
+            f"UPDATE {table('gb_console', 'wishlist_to_groups')} SET viewpoint_category_id = %s WHERE id = %s",
+            (category_id, wishlist_id),
+        )
+        cur.execute(
+            f"UPDATE {table('ds_analyzer', 'datasets')} d "
+            f"JOIN {table('gb_console', 'wishlist_dataset_histories')} h ON h.dataset_id = d.id "
+            "SET d.viewpoint_category_id = %s WHERE h.wishlist_to_group_id = %s AND d.viewpoint_category_id IS NULL",
+            (category_id, wishlist_id),
+        )
+        datasets = cur.rowcount
+    return CategoryAssignment(wishlist_id, category_id, groups, datasets)
