@@ -1,8 +1,11 @@
 """dataset_create: create a dataset (+ history) for every wishlist whose crawl items all succeeded.
 
 Each dataset takes its wishlist's viewpoint category (``wishlist_to_groups.viewpoint_category_id``,
-set with ``make load-viewpoints VIEWPOINTS=file.yaml ASSIGN_WISHLIST=id``). ``announce`` carries
-the ``pending_datasets`` outlet: it is skipped when nothing new was created (reruns, idle runs).
+set with ``make load-viewpoints VIEWPOINTS=file.yaml ASSIGN_WISHLIST=id``). Each wishlist succeeds
+or fails on its own: ``create`` creates every dataset it can; ``announce`` carries the
+``pending_datasets`` outlet (skipped when nothing new was created: reruns, idle runs), so analysis
+starts for the datasets created even when another wishlist failed; ``check_failures`` then fails
+(no retries) naming each wishlist that could not become a dataset and why.
 """
 
 from datetime import datetime
@@ -41,7 +44,16 @@ def dataset_create():
 
         return announce_pending_datasets(created)
 
-    announce(create())
+    @task
+    def check_failures(results: list[dict]) -> str:
+        """Red when a wishlist could not become a dataset; the others were created and announced."""
+        from trend.airflow_tasks import check_failures as check
+
+        return check(results, "wishlists")
+
+    results = create()
+    announce(results)
+    check_failures(results)
 
 
 dataset_create()

@@ -8,7 +8,7 @@ failed datasets), and submits ``spark_jobs/spvp_batch.py`` once per dataset
 (``TrendSparkSubmitOperator``: code, sizing and credentials added at execute time).
 The job sets spvp_status 3 when every viewpoint processed every sentence, 9 with
 the reason on failure. Mapping config: Airflow Variable ``spvp_config`` (JSON,
-see docs/spvp.md); the LLM key comes from connection ``openai_default``.
+see docs/spvp.md); the Qwen endpoint and key come from connection ``qwen_default``.
 """
 
 from __future__ import annotations

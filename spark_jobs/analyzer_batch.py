@@ -2,9 +2,9 @@
 
 Config: ``--config path.json`` and/or ``--set key=value`` (JSON values); MySQL
 credentials only from the MYSQL_URL environment variable, the LLM key from the
-variable named by ``llm_api_key_env``. Exit codes: 0 completed (or input error
-recorded on the dataset: retrying cannot help), 1 any other recorded failure
-(worth a retry), 2 the dataset could not be claimed.
+variable named by ``llm_api_key_env``. Exit codes: 0 completed, 1 a recorded failure
+(worth a retry), 2 the dataset could not be claimed, 3 an input error recorded on the
+dataset (status 9, error_code 1xxx). Any status 9 exits non-zero, so the task fails.
 """
 
 from __future__ import annotations
@@ -47,11 +47,13 @@ def load_config(args: argparse.Namespace):
 
 
 def exit_code(result) -> int:
+    """0 completed; 1 a failure recorded on the dataset (status 9) worth a retry; 2 not claimed;
+    3 an input error recorded on the dataset (status 9; retrying the same input fails the same way)."""
     if result.ok:
         return 0
     if result.status is None:
         return 2
-    return 0 if result.error_code and result.error_code < 2000 else 1
+    return 3 if result.error_code and result.error_code < 2000 else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         "error_code": result.error_code,
         "error_message": result.error_message,
         "sentences": result.sentences,
+        "excluded_products": result.excluded,
         "k": result.k,
         "similarity_method": result.similarity_method,
         "timings": result.timings,

@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 
+from trend.config import check_identifier
 from trend.spark import TRY_NUMBER_ENV
 from trend.spvp.progress import Databases, SpvpFailure
 from trend.spvp.settings import SpvpConfig
@@ -46,7 +47,7 @@ def databases(args: argparse.Namespace) -> Databases:
         logical, _, physical = item.partition("=")
         if logical not in names or not physical:
             raise SystemExit(f"--db expects LOGICAL=PHYSICAL with LOGICAL in {sorted(names)}, got {item!r}")
-        names[logical] = physical
+        names[logical] = check_identifier(physical, f"--db {logical}")
     return Databases(dbs.settings, names)
 
 

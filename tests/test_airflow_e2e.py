@@ -9,7 +9,7 @@ import pytest
 
 from trend.db import fetch_all
 from trend.status import CrawlStatus, DatasetStatus, HistoryStatus, SpvpStatus
-from trend_dev import synthetic
+from trend_dev import synthetic, wishlists
 from trend_dev.local_airflow import asset_event_counts, dags_test
 
 pytestmark = pytest.mark.airflow
@@ -30,11 +30,9 @@ def test_crawl_then_dataset_creation_through_airflow(db, airflow_home, tmp_path)
     env = dict(airflow_home, TP_LOCAL_MARKETPLACE_DUMP=str(market.write_dump(tmp_path)))
     gb = db["gb_console"]
     cur = gb.cursor()
-    cur.execute("INSERT INTO wishlist_to_groups (wishlist_id, group_id, wishlist_name) VALUES (3, 8, 'Audio')")
-    cur.executemany(
-        "INSERT INTO summary_wishlist_product_reviews (wishlist_id, mall_id, mall_product_id) VALUES (3, 99, %s)",
-        [(p.mall_product_id,) for p in market.products],
-    )
+    wishlist = wishlists.wishlist(cur, "Audio", group_id=8)
+    for p in market.products:
+        wishlists.product_with_reviews(cur, wishlist, p.mall_product_id)
     gb.commit()
     events = asset_event_counts(env)
 
@@ -45,7 +43,7 @@ def test_crawl_then_dataset_creation_through_airflow(db, airflow_home, tmp_path)
     assert {r["crawl_status"] for r in statuses} == {CrawlStatus.SUCCESS}
 
     events = asset_event_counts(env)
-    _ok(dags_test(env, "dataset_create", conf={"wishlist_id": 3}))
+    _ok(dags_test(env, "dataset_create", conf={"wishlist_id": wishlist}))
     assert _new_events(env, events) == {"pending_datasets": 1}
     db["ds_analyzer"].commit()
     datasets = fetch_all(db["ds_analyzer"], "SELECT group_id, settings, status, progress FROM datasets")
@@ -67,11 +65,56 @@ def test_crawl_then_dataset_creation_through_airflow(db, airflow_home, tmp_path)
 def test_manual_trigger_for_unfinished_wishlist_fails_clearly(db, airflow_home):
     gb = db["gb_console"]
     cur = gb.cursor()
-    cur.execute("INSERT INTO wishlist_to_groups (wishlist_id, group_id, wishlist_name) VALUES (4, 1, 'x')")
-    cur.execute("INSERT INTO summary_wishlist_products (wishlist_id, mall_id, mall_product_id) VALUES (4, 99, 'A')")
+    wishlist = wishlists.wishlist(cur, "x")
+    wishlists.product(cur, wishlist, "A")
     gb.commit()
-    result = dags_test(dict(airflow_home), "dataset_create", conf={"wishlist_id": 4})
+    result = dags_test(dict(airflow_home), "dataset_create", conf={"wishlist_id": wishlist})
     assert "WishlistNotReady" in result.stdout + result.stderr
-    assert "wishlist 4 is not fully crawled" in result.stdout + result.stderr
+    assert f"wishlist {wishlist} is not fully crawled" in result.stdout + result.stderr
     db["ds_analyzer"].commit()
     assert fetch_all(db["ds_analyzer"], "SELECT COUNT(*) AS n FROM datasets")[0]["n"] == 0
+
+
+def test_bad_wishlist_fails_visibly_while_the_others_become_datasets(db, airflow_home, tmp_path):
+    market = synthetic.generate(seed=21, products_per_category=1, reviews_per_product=2)
+    env = dict(airflow_home, TP_LOCAL_MARKETPLACE_DUMP=str(market.write_dump(tmp_path)))
+    gb = db["gb_console"]
+    cur = gb.cursor()
+    ghost = wishlists.wishlist(cur, "ghost")  # crawled "successfully", but its product never arrived
+    item = wishlists.product(cur, ghost, "GONE-1")
+    good = wishlists.wishlist(cur, "good")
+    wishlists.product_with_reviews(cur, good, market.products[0].mall_product_id)
+    gb.commit()
+    _ok(dags_test(env, "crawl_sync"))
+    cur.execute("UPDATE summary_wishlist_products SET crawl_status = 2 WHERE id = %s", (item,))
+    gb.commit()
+    events = asset_event_counts(env)
+
+    result = dags_test(env, "dataset_create")
+    out = result.stdout + result.stderr
+    assert f"{ghost}: WishlistNotReady: wishlist {ghost} crawled no products" in out  # the failing task says why
+    db["ds_analyzer"].commit()
+    datasets = fetch_all(db["ds_analyzer"], "SELECT name FROM datasets")
+    assert [d["name"] for d in datasets] == ["good"]
+    assert _new_events(env, events) == {"pending_datasets": 1}  # analysis still starts for the good one
+
+
+def test_retry_a_wishlists_failed_items_from_the_ui_dag(db, airflow_home, tmp_path):
+    market = synthetic.generate(seed=21, products_per_category=1, reviews_per_product=2)
+    env = dict(airflow_home, TP_LOCAL_MARKETPLACE_DUMP=str(market.write_dump(tmp_path)))
+    gb = db["gb_console"]
+    cur = gb.cursor()
+    wishlist = wishlists.wishlist(cur, "retry me")
+    wishlists.product_with_reviews(cur, wishlist, market.products[0].mall_product_id)
+    gb.commit()
+    cur.execute("UPDATE summary_wishlist_products SET crawl_status = 4, crawl_error = 'canceled by operator'")
+    cur.execute("UPDATE summary_wishlist_product_reviews SET crawl_status = 3, crawl_error = 'gave up'")
+    gb.commit()
+
+    _ok(dags_test(env, "crawl_retry_failed", conf={"wishlist_id": wishlist}))
+    gb.commit()
+    for name in ("summary_wishlist_products", "summary_wishlist_product_reviews"):
+        rows = fetch_all(gb, f"SELECT crawl_status, crawl_error, attempt_count FROM {name}")
+        assert [(r["crawl_status"], r["crawl_error"], r["attempt_count"]) for r in rows] == [
+            (CrawlStatus.SUCCESS, None, 0)
+        ]

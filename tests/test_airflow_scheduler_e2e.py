@@ -23,7 +23,7 @@ from trend.config import REPO_ROOT
 from trend.db import fetch_all
 from trend.spvp import load_viewpoints
 from trend.status import DatasetStatus, HistoryStatus, SpvpStatus
-from trend_dev import synthetic
+from trend_dev import synthetic, wishlists
 from trend_dev.airflow_metadata import PostgresAdmin, choose
 from trend_dev.airflow_stack import StackDirs, free_port, stack_env, stack_pids, start, stop
 
@@ -66,14 +66,9 @@ def stack(db, tmp_path):
 
 def _seed_wishlist(db, market) -> None:
     cur = db["gb_console"].cursor()
-    cur.execute(
-        "INSERT INTO wishlist_to_groups (wishlist_id, group_id, wishlist_name) VALUES (%s, %s, 'Headphones')",
-        (WISHLIST, GROUP),
-    )
-    cur.executemany(
-        "INSERT INTO summary_wishlist_product_reviews (wishlist_id, mall_id, mall_product_id) VALUES (%s, 99, %s)",
-        [(WISHLIST, p.mall_product_id) for p in market.products],
-    )
+    wishlists.wishlist(cur, "Headphones", GROUP, wishlist_id=WISHLIST)
+    for p in market.products:
+        wishlists.product_with_reviews(cur, WISHLIST, p.mall_product_id)
     db["gb_console"].commit()
     viewpoints = REPO_ROOT / "include" / "viewpoints" / "synthetic.yaml"
     assert load_viewpoints.main([str(viewpoints), "--assign-wishlist", str(WISHLIST)]) == 0
@@ -86,7 +81,7 @@ def _progress(db) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
     ds = fetch_all(db["ds_analyzer"], "SELECT status, progress FROM datasets")
     hist = fetch_all(
         db["gb_console"],
-        "SELECT status, spvp_status FROM wishlist_dataset_histories WHERE wishlist_id = %s",
+        "SELECT status, spvp_status FROM wishlist_dataset_histories WHERE wishlist_to_group_id = %s",
         (WISHLIST,),
     )
     return (

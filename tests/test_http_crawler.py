@@ -5,7 +5,7 @@ import pytest
 from tests.local_http import LocalJsonServer
 from trend.crawl.http_client import CrawlerServiceError, HttpCrawlerClient, HttpCrawlerConfig
 from trend.crawl.items import CrawlItem, CrawlKind
-from trend.status import CrawlStatus, Mall
+from trend.status import CrawlStatus, InputType, Mall
 
 
 class FakeCrawlerService(LocalJsonServer):
@@ -57,7 +57,7 @@ def service_factory():
 
 
 ITEMS = [
-    CrawlItem(CrawlKind.PRODUCT_REVIEWS, 1, 10, Mall.RAKUTEN, "P-1", 50),
+    CrawlItem(CrawlKind.PRODUCT_REVIEWS, 1, 10, Mall.RAKUTEN, "P-1", 50, InputType.MALL_PRODUCT_ID),
     CrawlItem(CrawlKind.SEARCH_QUERY, 2, 10, Mall.RAKUTEN, "earbuds", 5),
 ]
 
@@ -80,6 +80,7 @@ def test_submit_retries_on_503_then_polls_to_done(service_factory):
         "kind": "product_reviews",
         "mall_id": Mall.RAKUTEN,
         "target": "P-1",
+        "input_type": 1,
         "limit": 50,
     }
 

@@ -29,8 +29,8 @@ def test_synthetic_marketplace_is_deterministic():
     a = synthetic.generate(seed=3, products_per_category=2, reviews_per_product=3)
     b = synthetic.generate(seed=3, products_per_category=2, reviews_per_product=3)
     c = synthetic.generate(seed=4, products_per_category=2, reviews_per_product=3)
-    assert [r.body for r in a.reviews] == [r.body for r in b.reviews]
-    assert [r.body for r in a.reviews] != [r.body for r in c.reviews]
+    assert [r.content for r in a.reviews] == [r.content for r in b.reviews]
+    assert [r.content for r in a.reviews] != [r.content for r in c.reviews]
     assert all(s.aspect in synthetic.ASPECTS or s.aspect is None for s in a.truth().values())
 
 
@@ -43,15 +43,16 @@ def test_dump_roundtrip_loads_products_reviews_and_embeddings(db, tmp_path):
 
     rows = fetch_all(
         db["analyzer_v2"],
-        "SELECT s.text, s.embedding, s.embedding_dim, r.mall_review_id, "
+        "SELECT s.sentence, s.embedding, s.embedding_dim, s.embedding_model, r.mall_review_id, "
         "s.sentence_index FROM review_sentences s JOIN reviews r ON r.id = s.review_id",
     )
     truth = market.truth()
-    assert {(r["mall_review_id"], r["sentence_index"]): r["text"] for r in rows} == {
+    assert {(r["mall_review_id"], r["sentence_index"]): r["sentence"] for r in rows} == {
         k: s.text for k, s in truth.items()
     }
     vector = embeddings.from_blob(rows[0]["embedding"])
     assert rows[0]["embedding_dim"] == 384 and abs(np.linalg.norm(vector) - 1) < 1e-3
+    assert rows[0]["embedding_model"] == embeddings.MODEL_NAME
 
     # Re-crawling adds nothing and embeds nothing again.
     again = crawl_all_reviews(dump, _analyzer)
@@ -79,13 +80,13 @@ def test_semeval_xml_products_from_rid_prefix(db, tmp_path):
     dump = MarketplaceDump.load(tmp_path)
     assert set(dump.products) == {(Mall.AMAZON_JP, "B00ABC"), (Mall.AMAZON_JP, "B00XYZ")}
     crawl_all_reviews(dump, _analyzer)
-    rows = fetch_all(db["analyzer_v2"], "SELECT text FROM review_sentences ORDER BY id")
-    assert [r["text"] for r in rows] == ["The battery lasts forever.", "Screen is dim.", "Shipping was slow."]
+    rows = fetch_all(db["analyzer_v2"], "SELECT sentence FROM review_sentences ORDER BY id")
+    assert [r["sentence"] for r in rows] == ["The battery lasts forever.", "Screen is dim.", "Shipping was slow."]
 
 
 def test_malformed_dump_names_file_and_line(tmp_path):
     (tmp_path / "reviews.jsonl").write_text(
-        '{"mall_id": 99, "mall_review_id": "a", "mall_product_id": "p", "body": "x"}\n{oops\n'
+        '{"mall_id": 99, "mall_review_id": "a", "mall_product_id": "p", "content": "x"}\n{oops\n'
     )
     with pytest.raises(DumpFormatError, match=r"reviews.jsonl:2"):
         MarketplaceDump.load(tmp_path)

@@ -17,6 +17,7 @@ from trend.spark_submit import MissingConnection, TrendSparkSubmitOperator
 
 PASSWORD = "pw-Zq81!x"
 LLM_KEY = "sk-test-7Hc2"
+QWEN_KEY = "qw-test-5Tb9"
 MASTERS = {
     "spark_local": "spark://local?deploy-mode=client&spark-binary=spark-submit",
     "spark_standalone": '{"conn_type": "spark", "host": "spark://spark-master", "port": 7077, '
@@ -31,6 +32,8 @@ def connections(monkeypatch):
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", uri)
     monkeypatch.setenv("AIRFLOW_CONN_MYSQL_DS_ANALYZER", f"mysql://analyst:{PASSWORD}@db.internal:3307")
     monkeypatch.setenv("AIRFLOW_CONN_OPENAI_DEFAULT", json.dumps({"conn_type": "generic", "password": LLM_KEY}))
+    qwen = {"conn_type": "generic", "host": "vllm.internal", "port": 8000, "password": QWEN_KEY}
+    monkeypatch.setenv("AIRFLOW_CONN_QWEN_DEFAULT", json.dumps(qwen))
 
 
 def _prepared(job: str, conn_id: str = "spark_local", args: list[str] | None = None) -> TrendSparkSubmitOperator:
@@ -65,13 +68,24 @@ def test_credentials_never_reach_the_command_or_template_fields(connections, con
     op = _prepared("spvp_batch", conn_id, ["--dataset-id", "4"])
     with caplog.at_level(logging.INFO):
         command, hook = _command(op)
-    assert not [part for part in command if PASSWORD in part or LLM_KEY in part]
+    assert not [part for part in command if PASSWORD in part or QWEN_KEY in part]
     rendered = {field: getattr(op, field) for field in op.template_fields}
-    assert PASSWORD not in repr(rendered) and LLM_KEY not in repr(rendered)
-    assert PASSWORD not in caplog.text and LLM_KEY not in caplog.text
+    assert PASSWORD not in repr(rendered) and QWEN_KEY not in repr(rendered)
+    assert PASSWORD not in caplog.text and QWEN_KEY not in caplog.text
     # ... and they are in the environment spark-submit is started with.
     assert MysqlSettings.from_url(hook._env["MYSQL_URL"]).password == PASSWORD
-    assert (hook._env["OPENAI_API_KEY"], hook._env["TP_TRY_NUMBER"]) == (LLM_KEY, "2")
+    assert (hook._env["QWEN_API_KEY"], hook._env["TP_TRY_NUMBER"]) == (QWEN_KEY, "2")
+
+
+def test_each_job_gets_its_own_llm_credentials_and_qwen_its_own_connection(connections, monkeypatch):
+    analyzer, spvp = spark_submit.job_credentials("analyzer_batch"), spark_submit.job_credentials("spvp_batch")
+    assert analyzer["OPENAI_API_KEY"] == LLM_KEY and "QWEN_API_KEY" not in analyzer
+    assert (spvp["QWEN_API_KEY"], spvp["QWEN_BASE_URL"]) == (QWEN_KEY, "http://vllm.internal:8000/v1")
+    assert "OPENAI_API_KEY" not in spvp  # the Qwen endpoint never gets the OpenAI key
+    qwen = {"conn_type": "generic", "extra": {"base_url": "https://dashscope.example/compatible-mode/v1"}}
+    monkeypatch.setenv("AIRFLOW_CONN_QWEN_DEFAULT", json.dumps(qwen))
+    spvp = spark_submit.job_credentials("spvp_batch")
+    assert spvp["QWEN_BASE_URL"] == "https://dashscope.example/compatible-mode/v1" and "QWEN_API_KEY" not in spvp
 
 
 def test_why_env_vars_are_not_used_the_provider_puts_them_on_the_yarn_command_line(connections):
@@ -127,10 +141,12 @@ PROBE = textwrap.dedent(
 @pytest.mark.spark
 def test_a_real_spark_submit_gets_credentials_in_its_environment_only(connections, monkeypatch, tmp_path, caplog):
     """spark-submit (local master) runs a probe job that reports its environment and its parent's argv."""
-    (tmp_path / "probe.py").write_text(PROBE)
+    (tmp_path / "analyzer_batch.py").write_text(PROBE)  # probes what the analyzer job is given
     monkeypatch.setattr(spark_submit, "JOBS_DIR", tmp_path)
     report = tmp_path / "report.json"
-    op = TrendSparkSubmitOperator(task_id="probe", job="probe", application_args=[str(report)], conn_id="spark_local")
+    op = TrendSparkSubmitOperator(
+        task_id="probe", job="analyzer_batch", application_args=[str(report)], conn_id="spark_local"
+    )
     with caplog.at_level(logging.INFO):
         op.execute({"ti": SimpleNamespace(try_number=3)})
     seen = json.loads(report.read_text())

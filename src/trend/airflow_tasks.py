@@ -52,22 +52,36 @@ def crawl_sync(limit_per_kind: int, wishlist_id: int | None) -> dict:
 
 
 def create_datasets(wishlist_id: int | None) -> list[dict]:
-    """Datasets for one wishlist (manual: fails clearly if not ready) or every ready wishlist."""
+    """Datasets for one wishlist (manual: fails clearly if not ready) or every ready wishlist.
+
+    Scheduled runs create each ready wishlist's dataset on its own: a wishlist that fails is
+    returned as ``{"wishlist_id", "created": False, "error"}`` (and fails ``check_failures``
+    downstream), so the others are created and announced all the same.
+    """
     from airflow.sdk.exceptions import AirflowFailException
 
-    from trend.datasets import UnknownWishlist, WishlistNotReady, create_datasets_for_wishlist, ready_wishlists
+    from trend.datasets import (
+        CreationReport,
+        UnknownWishlist,
+        WishlistNotReady,
+        create_dataset_for_wishlist,
+        create_ready_datasets,
+    )
 
     conn = mysql_connection("ds_analyzer")
     try:
-        wishlists = [wishlist_id] if wishlist_id is not None else ready_wishlists(conn)
-        created = [c for w in wishlists for c in create_datasets_for_wishlist(conn, w)]
-    except (WishlistNotReady, UnknownWishlist) as exc:  # retrying cannot help: fail now, clearly
-        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+        if wishlist_id is None:
+            report = create_ready_datasets(conn)
+        else:
+            try:
+                report = CreationReport([create_dataset_for_wishlist(conn, wishlist_id)], [])
+            except (WishlistNotReady, UnknownWishlist) as exc:  # retrying cannot help: fail now, clearly
+                raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
     finally:
         conn.close()
-    for c in created:
+    for c in report.created:
         log.info(
-            "wishlist %s group %s -> dataset %s (%s, %d products, viewpoint category %s)",
+            "wishlist %s (group %s) -> dataset %s (%s, %d products, viewpoint category %s)",
             c.wishlist_id,
             c.group_id,
             c.dataset_id,
@@ -83,24 +97,65 @@ def create_datasets(wishlist_id: int | None) -> list[dict]:
                 c.wishlist_id,
                 c.wishlist_id,
             )
-    return [asdict(c) for c in created]
+    return [asdict(c) for c in report.created] + [
+        {"wishlist_id": f.wishlist_id, "created": False, "error": f.error} for f in report.failed
+    ]
 
 
-def reconcile(stuck_timeout_minutes: int) -> dict:
-    from trend.crawl.claims import fail_stuck_items
+def check_failures(results: list[dict], what: str) -> str:
+    """Fail (no retries: the same input fails the same way) when any item of ``results`` has an error."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    failed = [r for r in results if r.get("error")]
+    if failed:
+        raise AirflowFailException(
+            f"{len(failed)} of {len(results)} {what} failed: "
+            + "; ".join(f"{r['wishlist_id']}: {r['error']}" for r in failed)
+        )
+    return f"{len(results)} {what}, none failed"
+
+
+def reconcile(stuck_timeout_minutes: int, abandoned_after_minutes: int | None = None) -> dict:
+    """Stuck crawl items resolved, abandoned analyses (status 2, no heartbeat) failed, histories in step."""
+    from trend.analyzer.lifecycle import STALE_MINUTES, fail_abandoned
+    from trend.crawl.recovery import reconcile_stuck_items
     from trend.datasets import ready_for_spvp, sync_dataset_histories
 
+    ds = mysql_connection("ds_analyzer")
+    try:
+        abandoned = fail_abandoned(ds, abandoned_after_minutes or STALE_MINUTES)
+    finally:
+        ds.close()
     conn = mysql_connection("gb_console")
     try:
-        stuck = fail_stuck_items(conn, stuck_timeout_minutes)
+        stuck = reconcile_stuck_items(conn, stuck_timeout_minutes)
         changes = sync_dataset_histories(conn)
     finally:
         conn.close()
     return {
-        "stuck_items_failed": len(stuck),
+        "stuck_items_succeeded": len(stuck["success"]),
+        "stuck_items_failed": len(stuck["error"]),
+        "abandoned_datasets_failed": [int(d["id"]) for d in abandoned],
         "histories_changed": [asdict(c) for c in changes],
         "ready_for_spvp": ready_for_spvp(changes),
     }
+
+
+def retry_failed_items(wishlist_id: int) -> dict[str, int]:
+    """Manual: the wishlist's Error/Canceled items back to New; an unknown or inactive wishlist fails at once."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from trend.crawl.recovery import UnknownWishlistItems, retry_failed_items
+
+    conn = mysql_connection("gb_console")
+    try:
+        reset = retry_failed_items(conn, wishlist_id)
+    except UnknownWishlistItems as exc:
+        raise AirflowFailException(str(exc)) from exc
+    finally:
+        conn.close()
+    log.info("wishlist %s: %d failed items back to New %s", wishlist_id, sum(reset.values()), reset)
+    return reset
 
 
 # Emitters: each is the body of a task whose only job is to carry an asset outlet. It succeeds

@@ -39,6 +39,16 @@ def db_name(logical: str) -> str:
     return f"{db_prefix()}{logical}"
 
 
+_HOST = re.compile(r"^(?:[A-Za-z0-9_.\-]{1,253}|\[[0-9A-Fa-f:.]+\])$")
+
+
+def check_identifier(name: object, what: str = "identifier") -> str:
+    """``name`` if it is a plain MySQL identifier (letters, digits, _), else ConfigError."""
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise ConfigError(f"refusing {what} {name!r}: letters, digits and _ only (1-64)")
+    return name
+
+
 def quote_identifier(name: str) -> str:
     """Backtick-quote a database/table identifier after validating it.
 
@@ -79,7 +89,14 @@ class MysqlSettings:
         return cls.from_url(os.environ.get("MYSQL_URL", DEFAULT_MYSQL_URL))
 
     def jdbc_url(self, database: str) -> str:
-        """JDBC URL for the MariaDB Connector/J that Debian ships."""
+        """JDBC URL for the MariaDB Connector/J that Debian ships.
+
+        The database and host are checked first: a name like ``db?allowLoadLocalInfile=true``
+        would otherwise add JDBC options to the URL.
+        """
+        check_identifier(database, "database name")
+        if not _HOST.match(self.host):
+            raise ConfigError(f"refusing MySQL host {self.host!r}: a host name or IP address only")
         return (
             f"jdbc:mysql://{self.host}:{self.port}/{database}"
             "?permitMysqlScheme&useBulkStmts=true&rewriteBatchedStatements=true"

@@ -1,9 +1,10 @@
 """Dataset creation: turn a fully crawled wishlist into a dataset, and keep histories in step.
 
-Dataset creation is one transaction over gb_console and ds_analyzer (same
-server): the datasets row and the wishlist_dataset_histories row appear
-together or not at all. A snapshot key (hash of the crawl results used) makes
-reruns create nothing twice, while a re-crawl of the wishlist yields a new one.
+A wishlist is one gb_console.wishlist_to_groups row (name, group_id, status). Dataset
+creation is one transaction over gb_console and ds_analyzer (same server): the datasets
+row and the wishlist_dataset_histories row appear together or not at all. A snapshot key
+(hash of the crawl results used, kept in the history's ``config``) makes reruns create
+nothing twice, while a re-crawl of the wishlist yields a new one.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import json
 import logging
 from dataclasses import dataclass
 
-from trend.crawl.items import CrawlKind
+import MySQLdb
+
+from trend.crawl.items import CrawlKind, items_sql
 from trend.db import table, transaction
-from trend.status import CrawlStatus, DatasetStatus, HistoryStatus, SpvpStatus
+from trend.status import CrawlStatus, DatasetStatus, HistoryStatus, SpvpStatus, WishlistStatus
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,7 @@ class DatasetSettings:
     """The parsed ``datasets.settings`` column; the one place its shape is checked."""
 
     product_ids: tuple[int, ...]
-    wishlist_id: int | None = None
+    wishlist_id: int | None = None  # gb_console.wishlist_to_groups.id
     snapshot_key: str | None = None
 
     @classmethod
@@ -46,11 +49,15 @@ class DatasetSettings:
             raise MalformedSettings(f"{where}settings.product_ids must be a non-empty list")
         if not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids):
             raise MalformedSettings(f"{where}settings.product_ids must hold positive integers")
-        return cls(tuple(dict.fromkeys(ids)), data.get("wishlist_id"), data.get("snapshot_key"))
+        return cls(tuple(dict.fromkeys(ids)), data.get("wishlist_to_group_id"), data.get("snapshot_key"))
 
     def to_json(self) -> str:
         return json.dumps(
-            {"product_ids": list(self.product_ids), "wishlist_id": self.wishlist_id, "snapshot_key": self.snapshot_key}
+            {
+                "product_ids": list(self.product_ids),
+                "wishlist_to_group_id": self.wishlist_id,
+                "snapshot_key": self.snapshot_key,
+            }
         )
 
 
@@ -64,7 +71,7 @@ class UnknownWishlist(LookupError):
 
 @dataclass(frozen=True)
 class CreatedDataset:
-    wishlist_id: int
+    wishlist_id: int  # gb_console.wishlist_to_groups.id
     group_id: int
     dataset_id: int
     history_id: int
@@ -73,55 +80,54 @@ class CreatedDataset:
     viewpoint_category_id: int | None = None  # from wishlist_to_groups; SPVP needs one
 
 
+def _all_items_sql() -> str:
+    """Every crawl item of every kind: (kind table, id, wishlist_to_group_id, crawl_status, crawled_at)."""
+    return " UNION ALL ".join(
+        f"SELECT '{kind.table}' AS t, v.id, v.wishlist_to_group_id, v.crawl_status, v.crawled_at "
+        f"FROM ({items_sql(kind)}) v"
+        for kind in CrawlKind
+    )
+
+
 def _item_summary(cur, wishlist_id: int) -> dict[str, dict[int, int]]:
     """crawl_status counts per summary table for one wishlist."""
-    summary = {}
-    for kind in CrawlKind:
-        cur.execute(
-            f"SELECT crawl_status, COUNT(*) AS n FROM {table('gb_console', kind.table)} "
-            "WHERE wishlist_id = %s GROUP BY crawl_status",
-            (wishlist_id,),
-        )
-        summary[kind.table] = {int(r["crawl_status"]): int(r["n"]) for r in cur.fetchall()}
+    cur.execute(
+        f"SELECT t, crawl_status, COUNT(*) AS n FROM ({_all_items_sql()}) items "
+        "WHERE wishlist_to_group_id = %s GROUP BY t, crawl_status",
+        (wishlist_id,),
+    )
+    summary: dict[str, dict[int, int]] = {kind.table: {} for kind in CrawlKind}
+    for r in cur.fetchall():
+        summary[r["t"]][int(r["crawl_status"])] = int(r["n"])
     return summary
 
 
 def ready_wishlists(conn) -> list[int]:
-    """Wishlists whose every crawl item (in all four tables) succeeded, and that have items."""
-    unions = " UNION ALL ".join(
-        f"SELECT wishlist_id, crawl_status FROM {table('gb_console', kind.table)}" for kind in CrawlKind
-    )
+    """Active wishlists whose every crawl item (in all four tables) succeeded, and that have items."""
     with transaction(conn) as cur:
         cur.execute(
-            f"SELECT wishlist_id FROM ({unions}) items GROUP BY wishlist_id "
-            "HAVING SUM(crawl_status <> %s) = 0 ORDER BY wishlist_id",
-            (int(CrawlStatus.SUCCESS),),
+            f"SELECT items.wishlist_to_group_id AS w FROM ({_all_items_sql()}) items "
+            f"JOIN {table('gb_console', 'wishlist_to_groups')} g ON g.id = items.wishlist_to_group_id "
+            "WHERE g.status = %s GROUP BY items.wishlist_to_group_id "
+            "HAVING SUM(items.crawl_status <> %s) = 0 ORDER BY items.wishlist_to_group_id",
+            (int(WishlistStatus.ACTIVE), int(CrawlStatus.SUCCESS)),
         )
-        return [int(r["wishlist_id"]) for r in cur.fetchall()]
+        return [int(r["w"]) for r in cur.fetchall()]
 
 
 def _wishlist_products(cur, wishlist_id: int) -> tuple[list[int], str]:
-    """analyzer_v2 product ids the wishlist covers, and the snapshot key of its crawl."""
+    """analyzer_v2 product ids the wishlist's items found, and the snapshot key of its crawl."""
     cur.execute(
-        f"""SELECT DISTINCT p.id, p.crawled_at FROM {table("analyzer_v2", "products")} p JOIN (
-              SELECT mall_id, mall_product_id FROM {table("gb_console", "summary_wishlist_products")}
-                WHERE wishlist_id = %s
-              UNION SELECT mall_id, mall_product_id FROM {table("gb_console", "summary_wishlist_product_reviews")}
-                WHERE wishlist_id = %s
-              UNION SELECT mall_id, mall_product_id FROM {table("gb_console", "summary_wishlist_found_products")}
-                WHERE wishlist_id = %s
-            ) w ON w.mall_id = p.mall_id AND w.mall_product_id = p.mall_product_id
-            ORDER BY p.id""",
-        (wishlist_id, wishlist_id, wishlist_id),
+        f"""SELECT DISTINCT p.id FROM {table("analyzer_v2", "products")} p
+            JOIN {table("gb_console", "summary_wishlist_found_products")} f
+              ON f.mall_id = p.mall_id AND f.mall_product_id = p.mall_product_id
+            WHERE f.wishlist_to_group_id = %s ORDER BY p.id""",
+        (wishlist_id,),
     )
     rows = cur.fetchall()
     cur.execute(
-        " UNION ALL ".join(
-            f"SELECT %s AS t, id, crawled_at FROM {table('gb_console', kind.table)} WHERE wishlist_id = %s"
-            for kind in CrawlKind
-        )
-        + " ORDER BY t, id",
-        tuple(x for kind in CrawlKind for x in (kind.table, wishlist_id)),
+        f"SELECT t, id, crawled_at FROM ({_all_items_sql()}) items WHERE wishlist_to_group_id = %s ORDER BY t, id",
+        (wishlist_id,),
     )
     digest = hashlib.sha256()
     for item in cur.fetchall():
@@ -129,99 +135,121 @@ def _wishlist_products(cur, wishlist_id: int) -> tuple[list[int], str]:
     return [int(r["id"]) for r in rows], digest.hexdigest()
 
 
-def create_datasets_for_wishlist(conn, wishlist_id: int) -> list[CreatedDataset]:
-    """Create one dataset + history per group of the wishlist, in one transaction.
+def _check_ready(cur, wishlist_id: int) -> dict:
+    """The wishlist row, locked; raises UnknownWishlist / WishlistNotReady with the reason."""
+    cur.execute(
+        f"SELECT id, group_id, name, status, viewpoint_category_id FROM {table('gb_console', 'wishlist_to_groups')} "
+        "WHERE id = %s FOR UPDATE",
+        (wishlist_id,),
+    )
+    wishlist = cur.fetchone()
+    if not wishlist:
+        raise UnknownWishlist(f"wishlist {wishlist_id} does not exist (wishlist_to_groups)")
+    if int(wishlist["status"]) != WishlistStatus.ACTIVE:
+        raise WishlistNotReady(f"wishlist {wishlist_id} is not active (status {wishlist['status']})")
+    summary = _item_summary(cur, wishlist_id)
+    if not any(summary.values()):
+        raise WishlistNotReady(f"wishlist {wishlist_id} has no crawl items")
+    pending = {t: c for t, c in summary.items() if any(s != CrawlStatus.SUCCESS for s in c)}
+    if pending:
+        raise WishlistNotReady(f"wishlist {wishlist_id} is not fully crawled: {pending}")
+    return wishlist
 
-    ``conn`` must reach all three databases (they live on one server).
-    Raises WishlistNotReady if any crawl item is not Success, UnknownWishlist if
-    the wishlist belongs to no group.
+
+def create_dataset_for_wishlist(conn, wishlist_id: int) -> CreatedDataset:
+    """Create the wishlist's dataset + history for its current crawl, in one transaction.
+
+    ``conn`` must reach all three databases (they live on one server). Raises
+    UnknownWishlist for an unknown wishlist id, WishlistNotReady if the wishlist is inactive,
+    has items that did not succeed, or found no products.
     """
-    results: list[CreatedDataset] = []
     with transaction(conn) as cur:
-        cur.execute(
-            f"SELECT wishlist_id, group_id, wishlist_name, viewpoint_category_id "
-            f"FROM {table('gb_console', 'wishlist_to_groups')} WHERE wishlist_id = %s "
-            "ORDER BY group_id FOR UPDATE",
-            (wishlist_id,),
-        )
-        groups = cur.fetchall()
-        if not groups:
-            raise UnknownWishlist(f"wishlist {wishlist_id} belongs to no group (wishlist_to_groups)")
-        summary = _item_summary(cur, wishlist_id)
-        pending = {t: c for t, c in summary.items() if any(s != CrawlStatus.SUCCESS for s in c)}
-        if not any(summary.values()):
-            raise WishlistNotReady(f"wishlist {wishlist_id} has no crawl items")
-        if pending:
-            raise WishlistNotReady(f"wishlist {wishlist_id} is not fully crawled: {pending}")
+        wishlist = _check_ready(cur, wishlist_id)
         product_ids, snapshot = _wishlist_products(cur, wishlist_id)
         if not product_ids:
             raise WishlistNotReady(f"wishlist {wishlist_id} crawled no products")
-        for group in groups:
-            cur.execute(
-                f"SELECT id, dataset_id FROM {table('gb_console', 'wishlist_dataset_histories')} "
-                "WHERE wishlist_id = %s AND group_id = %s AND snapshot_key = %s",
-                (wishlist_id, group["group_id"], snapshot),
-            )
-            existing = cur.fetchone()
-            if existing:
-                results.append(
-                    CreatedDataset(
-                        wishlist_id,
-                        int(group["group_id"]),
-                        int(existing["dataset_id"]),
-                        int(existing["id"]),
-                        len(product_ids),
-                        created=False,
-                        viewpoint_category_id=group["viewpoint_category_id"],
-                    )
-                )
-                continue
-            settings = DatasetSettings(tuple(product_ids), wishlist_id, snapshot)
-            cur.execute(
-                f"INSERT INTO {table('ds_analyzer', 'datasets')} "
-                "(name, group_id, viewpoint_category_id, settings, status, progress) "
-                "VALUES (%s, %s, %s, %s, %s, 0)",
-                (
-                    group["wishlist_name"],
-                    group["group_id"],
-                    group["viewpoint_category_id"],
-                    settings.to_json(),
-                    int(DatasetStatus.PENDING),
-                ),
-            )
-            dataset_id = int(cur.lastrowid)
-            cur.execute(
-                f"INSERT INTO {table('gb_console', 'wishlist_dataset_histories')} "
-                "(wishlist_id, group_id, dataset_id, snapshot_key, status, spvp_status) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (
-                    wishlist_id,
-                    group["group_id"],
-                    dataset_id,
-                    snapshot,
-                    int(HistoryStatus.PENDING),
-                    int(SpvpStatus.WAITING),
-                ),
-            )
-            results.append(
-                CreatedDataset(
-                    wishlist_id,
-                    int(group["group_id"]),
-                    dataset_id,
-                    int(cur.lastrowid),
-                    len(product_ids),
-                    created=True,
-                    viewpoint_category_id=group["viewpoint_category_id"],
-                )
-            )
-            log.info(
-                "created dataset %s for wishlist %s group %s (%d products)",
-                dataset_id,
+        group_id = int(wishlist["group_id"])
+        cur.execute(
+            f"SELECT id, dataset_id FROM {table('gb_console', 'wishlist_dataset_histories')} "
+            "WHERE wishlist_to_group_id = %s AND snapshot_key = %s",
+            (wishlist_id, snapshot),
+        )
+        existing = cur.fetchone()
+        if existing:
+            return CreatedDataset(
                 wishlist_id,
-                group["group_id"],
+                group_id,
+                int(existing["dataset_id"]),
+                int(existing["id"]),
                 len(product_ids),
+                created=False,
+                viewpoint_category_id=wishlist["viewpoint_category_id"],
             )
-    return results
+        settings = DatasetSettings(tuple(product_ids), wishlist_id, snapshot)
+        cur.execute(
+            f"INSERT INTO {table('ds_analyzer', 'datasets')} "
+            "(name, group_id, viewpoint_category_id, settings, status, progress) VALUES (%s, %s, %s, %s, %s, 0)",
+            (
+                wishlist["name"],
+                group_id,
+                wishlist["viewpoint_category_id"],
+                settings.to_json(),
+                int(DatasetStatus.PENDING),
+            ),
+        )
+        dataset_id = int(cur.lastrowid)
+        cur.execute(
+            f"INSERT INTO {table('gb_console', 'wishlist_dataset_histories')} "
+            "(wishlist_to_group_id, dataset_id, config, status, spvp_status) VALUES (%s, %s, %s, %s, %s)",
+            (
+                wishlist_id,
+                dataset_id,
+                json.dumps({"snapshot_key": snapshot, "product_count": len(product_ids)}),
+                int(HistoryStatus.PENDING),
+                int(SpvpStatus.WAITING),
+            ),
+        )
+        created = CreatedDataset(
+            wishlist_id,
+            group_id,
+            dataset_id,
+            int(cur.lastrowid),
+            len(product_ids),
+            created=True,
+            viewpoint_category_id=wishlist["viewpoint_category_id"],
+        )
+    log.info("created dataset %s for wishlist %s (%d products)", dataset_id, wishlist_id, len(product_ids))
+    return created
+
+
+@dataclass(frozen=True)
+class CreationFailure:
+    wishlist_id: int
+    error: str  # exception class and message
+
+
+@dataclass
+class CreationReport:
+    created: list[CreatedDataset]
+    failed: list[CreationFailure]
+
+
+# What one wishlist can fail with on its own; anything else (the server went away) fails the run.
+PER_WISHLIST_ERRORS = (WishlistNotReady, UnknownWishlist, MySQLdb.IntegrityError, MySQLdb.DataError)
+
+
+def create_ready_datasets(conn) -> CreationReport:
+    """A dataset for every ready wishlist, each in its own transaction: one that fails is reported
+    (and logged with its reason) while the others are still created."""
+    report = CreationReport([], [])
+    for wishlist_id in ready_wishlists(conn):
+        try:
+            report.created.append(create_dataset_for_wishlist(conn, wishlist_id))
+        except PER_WISHLIST_ERRORS as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("wishlist %s: no dataset created: %s", wishlist_id, error)
+            report.failed.append(CreationFailure(wishlist_id, error))
+    return report
 
 
 @dataclass(frozen=True)

@@ -69,8 +69,11 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )"""
 
 
-def migrate(databases: tuple[str, ...] = LOGICAL_DATABASES) -> dict[str, list[int]]:
-    """Create the databases if needed and apply pending migrations. Returns what ran."""
+def migrate(databases: tuple[str, ...] = LOGICAL_DATABASES, target: int | None = None) -> dict[str, list[int]]:
+    """Create the databases if needed and apply pending migrations. Returns what ran.
+
+    ``target``: stop after this version (tests build a database at an older version with it).
+    """
     applied: dict[str, list[int]] = {}
     server = connect()
     try:
@@ -84,11 +87,11 @@ def migrate(databases: tuple[str, ...] = LOGICAL_DATABASES) -> dict[str, list[in
     finally:
         server.close()
     for logical in databases:
-        applied[logical] = _migrate_one(logical)
+        applied[logical] = _migrate_one(logical, target)
     return applied
 
 
-def _migrate_one(logical: str) -> list[int]:
+def _migrate_one(logical: str, target: int | None = None) -> list[int]:
     conn = connect(logical)
     ran = []
     try:
@@ -97,6 +100,8 @@ def _migrate_one(logical: str) -> list[int]:
         cur.execute("SELECT version, checksum FROM schema_migrations")
         done = dict(cur.fetchall())
         for migration in discover(logical):
+            if target is not None and migration.version > target:
+                break
             if migration.version in done:
                 if done[migration.version] != migration.checksum:
                     raise MigrationError(

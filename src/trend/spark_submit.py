@@ -7,8 +7,10 @@ Every job (``spark_jobs/<job>.py``) is submitted the same way:
 - sizing: ``--driver-memory`` and ``spark.sql.shuffle.partitions`` from ``trend.spark.SparkSizing``
   (environment, overlaid by the Spark connection's extras);
 - credentials: resolved from Airflow connections when the task EXECUTES and handed to the
-  spark-submit process as its environment (``MYSQL_URL`` from ``mysql_ds_analyzer``,
-  ``OPENAI_API_KEY`` from ``openai_default`` when defined). They are never template fields,
+  spark-submit process as its environment (``MYSQL_URL`` from ``mysql_ds_analyzer``; the LLM
+  of the job when its connection is defined: analyzer_batch ``OPENAI_API_KEY`` from
+  ``openai_default``, spvp_batch ``QWEN_API_KEY`` / ``QWEN_BASE_URL`` from ``qwen_default``,
+  each job only its own). They are never template fields,
   never ``env_vars`` (the provider turns those into ``--conf spark.yarn.appMasterEnv.*`` /
   ``spark.kubernetes.driverEnv.*`` arguments on YARN and Kubernetes) and never arguments.
 
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 JOBS_DIR = REPO_ROOT / "spark_jobs"
 MYSQL_LOGICAL = "ds_analyzer"  # one server holds all three databases; the jobs name them
 OPENAI_CONN_ID = "openai_default"
+QWEN_CONN_ID = "qwen_default"
 BASE_CONF = {"spark.ui.enabled": "false", "spark.log.level": "WARN"}
 
 
@@ -62,7 +65,42 @@ def _connection(conn_id: str, purpose: str, required: bool = True) -> Any:
         return None
 
 
-def job_credentials() -> dict[str, str]:
+def _openai_env() -> dict[str, str]:
+    """analyzer_batch's labelling LLM: the key of ``openai_default``."""
+    conn = _connection(OPENAI_CONN_ID, "LLM key", required=False)
+    if conn is None or not conn.password:
+        log.info("connection %s not defined or without password: the job gets no OPENAI_API_KEY", OPENAI_CONN_ID)
+        return {}
+    return {"OPENAI_API_KEY": conn.password}
+
+
+def qwen_base_url(conn: Any) -> str:
+    """extras ``base_url``, else ``<schema or http>://host[:port]/v1`` (an OpenAI-compatible server)."""
+    extras = conn.extra_dejson or {}
+    if extras.get("base_url"):
+        return str(extras["base_url"])
+    if not conn.host:
+        raise ConfigError(f"connection {QWEN_CONN_ID!r} needs a host or extras.base_url")
+    port = f":{conn.port}" if conn.port else ""
+    return f"{conn.schema or 'http'}://{conn.host}{port}/v1"
+
+
+def _qwen_env() -> dict[str, str]:
+    """spvp_batch's Qwen endpoint (OpenAI-compatible): its own connection, never the OpenAI key."""
+    conn = _connection(QWEN_CONN_ID, "Qwen endpoint", required=False)
+    if conn is None:
+        log.info("connection %s not defined: spvp_batch can run its offline backend only", QWEN_CONN_ID)
+        return {}
+    env = {"QWEN_BASE_URL": qwen_base_url(conn)}
+    if conn.password:
+        env["QWEN_API_KEY"] = conn.password
+    return env
+
+
+LLM_ENV = {"analyzer_batch": _openai_env, "spvp_batch": _qwen_env}
+
+
+def job_credentials(job: str = "analyzer_batch") -> dict[str, str]:
     """Credentials for the job's environment, read from Airflow connections now (execute time)."""
     from airflow.sdk.exceptions import AirflowNotFoundException
 
@@ -72,12 +110,7 @@ def job_credentials() -> dict[str, str]:
         env = {"MYSQL_URL": mysql_settings(MYSQL_LOGICAL).url()}
     except AirflowNotFoundException:
         raise MissingConnection(CONN_IDS[MYSQL_LOGICAL], "MySQL credentials of the Spark jobs") from None
-    openai = _connection(OPENAI_CONN_ID, "LLM key", required=False)
-    if openai is not None and openai.password:
-        env["OPENAI_API_KEY"] = openai.password
-    else:
-        log.info("connection %s not defined or without password: the job gets no OPENAI_API_KEY", OPENAI_CONN_ID)
-    return env
+    return {**env, **LLM_ENV.get(job, dict)()}
 
 
 def runtime_env() -> dict[str, str]:
@@ -137,7 +170,7 @@ class TrendSparkSubmitOperator(SparkSubmitOperator):
         self.py_files = self.py_files or str(build_zip())
         self.conf = {**(self.conf or {}), "spark.sql.shuffle.partitions": str(sizing.shuffle_partitions)}
         self._driver_memory = self._driver_memory or sizing.driver_memory
-        self._process_env = {**runtime_env(), **job_credentials(), TRY_NUMBER_ENV: str(try_number)}
+        self._process_env = {**runtime_env(), **job_credentials(self.job), TRY_NUMBER_ENV: str(try_number)}
         self._hook = None
 
     def _get_hook(self) -> SparkSubmitHook:

@@ -9,6 +9,20 @@ from enum import IntEnum
 from typing import SupportsInt
 
 
+class WishlistStatus(IntEnum):
+    """gb_console.wishlist_to_groups.status: only Active wishlists are crawled and become datasets."""
+
+    INACTIVE = 0
+    ACTIVE = 1
+
+
+class InputType(IntEnum):
+    """gb_console.summary_wishlist_products.input_type: what ``input`` holds."""
+
+    MALL_PRODUCT_ID = 1  # the mall's own product id (ASIN, Rakuten item code, ...)
+    URL = 2  # a product page URL; the crawler resolves it to a product
+
+
 class CrawlStatus(IntEnum):
     """summary_wishlist_*.crawl_status"""
 
@@ -86,10 +100,12 @@ class ErrorCode(IntEnum):
     LLM_BUDGET_EXHAUSTED = 2004
     SENTIMENT_MODEL_FAILED = 2005
     SPVP_MAPPING_FAILED = 2006
+    LLM_NOT_CONFIGURED = 2007
     # 3xxx storage / infra
     DATABASE_READ_FAILED = 3001
     DATABASE_WRITE_FAILED = 3002
     UNEXPECTED = 3003
+    RUN_ABANDONED = 3004
 
     @property
     def description(self) -> str:
@@ -110,9 +126,11 @@ _DESCRIPTIONS = {
     ErrorCode.LLM_BUDGET_EXHAUSTED: "the per-dataset token budget ran out",
     ErrorCode.SENTIMENT_MODEL_FAILED: "the sentiment model failed to load or run",
     ErrorCode.SPVP_MAPPING_FAILED: "specific-viewpoint mapping failed",
+    ErrorCode.LLM_NOT_CONFIGURED: "an LLM backend was asked for but its key or endpoint is missing",
     ErrorCode.DATABASE_READ_FAILED: "reading from MySQL failed",
     ErrorCode.DATABASE_WRITE_FAILED: "writing to MySQL failed (rolled back)",
     ErrorCode.UNEXPECTED: "an unexpected error; see the task log",
+    ErrorCode.RUN_ABANDONED: "the run that claimed the dataset stopped sending heartbeats (worker died)",
 }
 
 FAILED_PROGRESS = -1

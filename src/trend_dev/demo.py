@@ -12,11 +12,12 @@ from pathlib import Path
 
 from trend import schema
 from trend.config import LOGICAL_DATABASES, MysqlSettings, db_name
+from trend.crawl.items import CrawlKind, items_sql
 from trend.db import DatabaseUnavailable, connect, fetch_all, table
-from trend.status import CrawlStatus, DatasetStatus, Mall, SpvpStatus
-from trend_dev import synthetic
+from trend.status import CrawlStatus, DatasetStatus, SpvpStatus
+from trend_dev import synthetic, wishlists
 
-DEMO_WISHLIST = 1001
+DEMO_WISHLIST = 1001  # gb_console.wishlist_to_groups.id of the demo's wishlists
 BROKEN_WISHLIST = 1002
 DEMO_GROUP = 1
 
@@ -45,41 +46,16 @@ def seed(dump_dir: Path) -> None:
     conn = connect()
     try:
         cur = conn.cursor()
-        cur.executemany(
-            f"INSERT INTO {table('gb_console', 'wishlist_to_groups')} (wishlist_id, group_id, wishlist_name) "
-            "VALUES (%s, %s, %s)",
-            [(DEMO_WISHLIST, DEMO_GROUP, "Audio & wearables"), (BROKEN_WISHLIST, DEMO_GROUP, "Broken input")],
-        )
-        cur.executemany(
-            f"INSERT INTO {table('gb_console', 'summary_wishlist_product_reviews')} "
-            "(wishlist_id, mall_id, mall_product_id, max_reviews) VALUES (%s, %s, %s, 100)",
-            [
-                (DEMO_WISHLIST, Mall.SYNTHETIC, p.mall_product_id)
-                for p in market.products
-                if p.category_code == "headphones"
-            ],
-        )
-        cur.execute(
-            f"INSERT INTO {table('gb_console', 'summary_wishlist_categories')} "
-            "(wishlist_id, mall_id, category_code, max_products) VALUES (%s, %s, 'speakers', 3)",
-            (DEMO_WISHLIST, Mall.SYNTHETIC),
-        )
-        cur.execute(
-            f"INSERT INTO {table('gb_console', 'summary_wishlist_search_queries')} "
-            "(wishlist_id, mall_id, keyword, max_products) VALUES (%s, %s, %s, 2)",
-            (DEMO_WISHLIST, Mall.SYNTHETIC, watch.brand.lower()),
-        )
+        demo = wishlists.wishlist(cur, "Audio & wearables", DEMO_GROUP, wishlist_id=DEMO_WISHLIST)
+        broken = wishlists.wishlist(cur, "Broken input", DEMO_GROUP, wishlist_id=BROKEN_WISHLIST)
+        for p in market.products:
+            if p.category_code == "headphones":
+                wishlists.product_with_reviews(cur, demo, p.mall_product_id, schedule_id=1, max_reviews=100)
+        wishlists.category(cur, demo, "speakers", max_products=3)
+        wishlists.search_query(cur, demo, watch.brand.lower(), max_products=2)
         # A second wishlist with bad input: unknown mall and an empty keyword.
-        cur.execute(
-            f"INSERT INTO {table('gb_console', 'summary_wishlist_products')} "
-            "(wishlist_id, mall_id, mall_product_id) VALUES (%s, 12345, 'X-1')",
-            (BROKEN_WISHLIST,),
-        )
-        cur.execute(
-            f"INSERT INTO {table('gb_console', 'summary_wishlist_search_queries')} "
-            "(wishlist_id, mall_id, keyword) VALUES (%s, %s, '')",
-            (BROKEN_WISHLIST, Mall.SYNTHETIC),
-        )
+        wishlists.product(cur, broken, "X-1", mall_id=12345)
+        wishlists.search_query(cur, broken, "")
         conn.commit()
     finally:
         conn.close()
@@ -88,7 +64,7 @@ def seed(dump_dir: Path) -> None:
         f"{market.sentence_count()} sentences) written to {dump_dir}"
     )
     print(
-        f"demo: seeded wishlist {DEMO_WISHLIST} (4 products, 1 category, 1 search query) and "
+        f"demo: seeded wishlist {DEMO_WISHLIST} (4 products with reviews, 1 category, 1 search query) and "
         f"wishlist {BROKEN_WISHLIST} (bad input)"
     )
 
@@ -107,12 +83,15 @@ def report() -> None:
             "summary_wishlist_categories",
             "summary_wishlist_search_queries",
         ):
+            kind = next(k for k in CrawlKind if k.table == name)
             for row in fetch_all(
-                conn, f"SELECT wishlist_id, crawl_status, crawl_error FROM {table('gb_console', name)} ORDER BY id"
+                conn,
+                f"SELECT v.wishlist_to_group_id AS w, v.crawl_status, i.crawl_error FROM ({items_sql(kind)}) v "
+                f"JOIN {table('gb_console', name)} i ON i.id = v.id ORDER BY v.id",
             ):
                 status = CrawlStatus(row["crawl_status"]).name
                 error = f"  ({row['crawl_error']})" if row["crawl_error"] else ""
-                print(f"  wishlist {row['wishlist_id']}  {name:<34} {status}{error}")
+                print(f"  wishlist {row['w']}  {name:<34} {status}{error}")
         print("\n--- rows ---")
         for logical, names in (
             ("analyzer_v2", ("products", "reviews", "review_sentences")),

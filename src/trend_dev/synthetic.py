@@ -191,7 +191,7 @@ class SyntheticReview:
     sentences: list[SyntheticSentence] = field(default_factory=list)
 
     @property
-    def body(self) -> str:
+    def content(self) -> str:
         return " ".join(s.text for s in self.sentences)
 
 
@@ -223,7 +223,7 @@ class Marketplace:
         ):
             for r in self.reviews:
                 row = {k: v for k, v in asdict(r).items() if k != "sentences"}
-                row["body"] = r.body
+                row["content"] = r.content
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 for i, s in enumerate(r.sentences):
                     truth.write(

@@ -49,11 +49,13 @@ def _next_id(cur, qualified: str) -> int:
 
 def _category(cur) -> int:
     """The seed's viewpoint category (one specific viewpoint per synthetic aspect), created once."""
-    cur.execute("SELECT id FROM viewpoint_categories WHERE name = %s", (CATEGORY_NAME,))
+    cur.execute("SELECT id FROM viewpoint_categories WHERE category_name = %s", (CATEGORY_NAME,))
     found = cur.fetchone()
     if found:
         return int(found[0])
-    cur.execute("INSERT INTO viewpoint_categories (name, description) VALUES (%s, %s)", (CATEGORY_NAME, "seeded"))
+    cur.execute(
+        "INSERT INTO viewpoint_categories (category_name, description) VALUES (%s, %s)", (CATEGORY_NAME, "seeded")
+    )
     category_id = int(cur.lastrowid)
     cur.executemany(
         "INSERT INTO specific_viewpoints (viewpoint_category_id, ordinal_number, name, description) "
@@ -104,15 +106,15 @@ def _analyzer_rows(cur, rng: random.Random, products: int, sentences: int) -> tu
         sents.append((sid0 + i, review_id, product[0], i % 4, *_sentence(rng)))
     _insert(
         cur,
-        f"INSERT INTO {table('analyzer_v2', 'reviews')} (id, product_id, mall_id, mall_review_id, body, rating) "
+        f"INSERT INTO {table('analyzer_v2', 'reviews')} (id, product_id, mall_id, mall_review_id, content, rating) "
         "VALUES (%s, %s, %s, %s, %s, %s)",
         reviews,
     )
     _insert(
         cur,
-        f"INSERT INTO {table('analyzer_v2', 'review_sentences')} (id, review_id, product_id, sentence_index, text) "
-        "VALUES (%s, %s, %s, %s, %s)",
-        [s[:5] for s in sents],
+        f"INSERT INTO {table('analyzer_v2', 'review_sentences')} (id, review_id, sentence_index, sentence) "
+        "VALUES (%s, %s, %s, %s)",
+        [(s[0], s[1], s[3], s[4]) for s in sents],
     )
     return prods, sents
 
@@ -134,7 +136,7 @@ def _dataset(
             name,
             wishlist_id,
             category_id,
-            json.dumps({"product_ids": product_ids, "wishlist_id": wishlist_id}),
+            json.dumps({"product_ids": product_ids, "wishlist_to_group_id": wishlist_id}),
             int(status),
             progress,
             int(error[0]) if error else None,
@@ -147,14 +149,20 @@ def _dataset(
         status, SpvpStatus.WAITING
     )
     cur.execute(
-        f"INSERT IGNORE INTO {table('gb_console', 'wishlist_to_groups')} (wishlist_id, group_id, wishlist_name, "
-        "viewpoint_category_id) VALUES (%s, %s, %s, %s)",
-        (wishlist_id, wishlist_id, f"{name} wishlist", category_id),
+        f"INSERT IGNORE INTO {table('gb_console', 'wishlist_to_groups')} (id, name, group_id, status, "
+        "viewpoint_category_id) VALUES (%s, %s, %s, 1, %s)",
+        (wishlist_id, f"{name} wishlist", wishlist_id, category_id),
     )
     cur.execute(
-        f"INSERT INTO {table('gb_console', 'wishlist_dataset_histories')} (wishlist_id, group_id, dataset_id, "
-        "snapshot_key, status, spvp_status) VALUES (%s, %s, %s, %s, %s, %s)",
-        (wishlist_id, wishlist_id, dataset_id, f"{dataset_id:064d}", int(HistoryStatus(int(status))), int(spvp)),
+        f"INSERT INTO {table('gb_console', 'wishlist_dataset_histories')} (wishlist_to_group_id, dataset_id, "
+        "config, status, spvp_status) VALUES (%s, %s, %s, %s, %s)",
+        (
+            wishlist_id,
+            dataset_id,
+            json.dumps({"snapshot_key": f"{dataset_id:064d}"}),
+            int(HistoryStatus(int(status))),
+            int(spvp),
+        ),
     )
     return dataset_id
 
@@ -239,8 +247,9 @@ def _product_rows(cur, dataset_id: int, prods: list, rows: list[tuple], rng: ran
     )
     _insert(
         cur,
-        "INSERT INTO products (dataset_id, product_id, mall_id, mall_product_id, name, review_count, sentence_count, "
-        "average_rating, sentiment_score) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        "INSERT INTO products (dataset_id, crawler_product_id, mall_id, mall_product_id, name, processed_name, "
+        "review_count, sentence_count, average_rating, sentiment_score) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         [
             (
                 dataset_id,
@@ -248,6 +257,7 @@ def _product_rows(cur, dataset_id: int, prods: list, rows: list[tuple], rng: ran
                 p[1],
                 p[2],
                 p[3],
+                p[3].lower(),
                 math.ceil(len(per[p[0]]) / 4),
                 len(per[p[0]]),
                 round(rng.uniform(2.5, 4.8), 2),
@@ -257,13 +267,17 @@ def _product_rows(cur, dataset_id: int, prods: list, rows: list[tuple], rng: ran
         ],
     )
     sims = []
+    mall_ids = {p[0]: p[2] for p in prods}
     for p in prods:
         others = sorted(((round(rng.uniform(0.4, 0.99), 4), q[0]) for q in prods if q[0] != p[0]), reverse=True)[:5]
-        sims += [(dataset_id, p[0], q, score, rank + 1, "exact") for rank, (score, q) in enumerate(others)]
+        sims += [
+            (dataset_id, p[0], q, mall_ids[p[0]], mall_ids[q], score, rank + 1, "exact")
+            for rank, (score, q) in enumerate(others)
+        ]
     _insert(
         cur,
-        "INSERT INTO product_similarities (dataset_id, product_id, similar_product_id, score, rank_no, method) "
-        "VALUES (%s, %s, %s, %s, %s, %s)",
+        "INSERT INTO product_similarities (dataset_id, product_id, similar_product_id, mall_product_id_a, "
+        "mall_product_id_b, similarity_score, rank_no, method) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
         sims,
     )
 

@@ -70,7 +70,7 @@ def test_entrypoint_reads_config_file_and_overrides(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "status, code, expected", [(3, None, 0), (9, 1003, 0), (9, 2002, 1), (9, 3002, 1), (None, 1007, 2)]
+    "status, code, expected", [(3, None, 0), (9, 1002, 3), (9, 2002, 1), (9, 3002, 1), (None, 1007, 2)]
 )
 def test_entrypoint_exit_codes(status, code, expected):
     assert _entrypoint().exit_code(RunResult(1, status, code)) == expected

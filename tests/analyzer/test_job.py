@@ -36,9 +36,8 @@ class ProgressWatchingLabeller(TfidfLabeller):
 def _add_history(gb, dataset_id: int) -> None:
     cur = gb.cursor()
     cur.execute(
-        "INSERT INTO wishlist_dataset_histories (wishlist_id, group_id, dataset_id, snapshot_key) "
-        "VALUES (1, 1, %s, %s)",
-        (dataset_id, f"{dataset_id:064d}"),
+        "INSERT INTO wishlist_dataset_histories (wishlist_to_group_id, dataset_id) VALUES (1, %s)",
+        (dataset_id,),
     )
     gb.commit()
 
@@ -68,8 +67,33 @@ def test_analysis_writes_every_result_table(db, market_ids, spark):
     assert result.ok, result.error_message
     row = dataset_row(ds, dataset_id)
     assert (row["status"], row["progress"], row["error_code"]) == (DatasetStatus.COMPLETED, 100, None)
+    assert row["claim_token"] == result.run_id and row["heartbeat_at"]  # the run that published it
     assert watcher.seen and set(watcher.seen) == {(DatasetStatus.PROCESSING, 50)}
     rows = result_rows(ds, dataset_id)
+    # the document's names: processed_name on products, details hang off ds_analyzer.products.id,
+    # similarities and AI-viewpoint mappings carry mall product ids
+    products = {
+        p["id"]: p
+        for p in fetch_all(
+            ds,
+            "SELECT id, crawler_product_id, mall_product_id, processed_name FROM products WHERE dataset_id = %s",
+            (dataset_id,),
+        )
+    }
+    details = fetch_all(ds, "SELECT product_id FROM product_details WHERE dataset_id = %s", (dataset_id,))
+    assert {d["product_id"] for d in details} == set(products)
+    assert all(p["processed_name"] for p in products.values())
+    mall_ids = {p["mall_product_id"] for p in products.values()}
+    sims = fetch_all(
+        ds,
+        "SELECT mall_product_id_a, mall_product_id_b, similarity_score FROM product_similarities WHERE dataset_id = %s",
+        (dataset_id,),
+    )
+    assert all(s["mall_product_id_a"] in mall_ids and s["mall_product_id_b"] in mall_ids for s in sims)
+    aivp = fetch_all(
+        ds, "SELECT DISTINCT mall_product_id FROM review_sentence_aivp WHERE dataset_id = %s", (dataset_id,)
+    )
+    assert {a["mall_product_id"] for a in aivp} <= mall_ids and aivp
     sentence_count = fetch_all(db["analyzer_v2"], "SELECT COUNT(*) AS n FROM review_sentences")[0]["n"]
     review_count = fetch_all(db["analyzer_v2"], "SELECT COUNT(*) AS n FROM reviews")[0]["n"]
     assert len(rows["products"]) == len(rows["product_details"]) == len(market_ids)
@@ -128,8 +152,8 @@ def test_failure_mid_publish_keeps_the_previous_results(db, market_ids, spark):
     assert _staging_rows(ds) == 0
 
     # bad input on another dataset over the same products leaves this one alone
-    other = create_dataset(ds, {"product_ids": [*market_ids, 999999]})
-    assert run(spark, other, FAST).error_code == ErrorCode.PRODUCTS_WITHOUT_REVIEWS
+    other = create_dataset(ds, {"product_ids": [999999]})
+    assert run(spark, other, FAST).error_code == ErrorCode.EMPTY_DATASET
     assert result_rows(ds, dataset_id) == before
 
 
@@ -201,7 +225,6 @@ def _product_without_reviews(av):
         ("product ids not integers", ErrorCode.MALFORMED_SETTINGS),
         ("no products", ErrorCode.MALFORMED_SETTINGS),
         ("only unknown products", ErrorCode.EMPTY_DATASET),
-        ("a product without reviews", ErrorCode.PRODUCTS_WITHOUT_REVIEWS),
         ("a missing embedding", ErrorCode.MISSING_EMBEDDINGS),
         ("a short embedding", ErrorCode.EMBEDDING_DIMENSION_MISMATCH),
     ],
@@ -217,8 +240,6 @@ def test_bad_input_fails_with_a_clear_code_and_loses_nothing(db, market_ids, spa
         settings = {"product_ids": []}
     elif case == "only unknown products":
         settings = {"product_ids": [_product_without_reviews(av)]}
-    elif case == "a product without reviews":
-        settings = {"product_ids": [*market_ids, _product_without_reviews(av)]}
     elif case == "a missing embedding":
         _break_one_embedding(av, None)
     elif case == "a short embedding":
@@ -240,3 +261,62 @@ def test_unknown_dataset_is_reported_without_writing(db, spark):
     result = run(spark, 424242, FAST)
     assert result.error_code == ErrorCode.DATASET_NOT_FOUND and result.status is None
     assert fetch_all(db["ds_analyzer"], "SELECT COUNT(*) AS n FROM datasets")[0]["n"] == 0
+
+
+def test_products_without_reviews_are_left_out_and_recorded_not_fatal(db, market_ids, spark):
+    ds, av = db["ds_analyzer"], db["analyzer_v2"]
+    lonely = _product_without_reviews(av)
+    dataset_id = create_dataset(ds, {"product_ids": [*market_ids, lonely, 999999]})
+
+    result = run(spark, dataset_id, FAST)
+
+    assert result.ok and sorted(result.excluded) == [lonely, 999999]
+    row = dataset_row(ds, dataset_id)
+    assert (row["status"], row["progress"], row["error_code"]) == (DatasetStatus.COMPLETED, 100, None)
+    products = fetch_all(ds, "SELECT crawler_product_id FROM products WHERE dataset_id = %s", (dataset_id,))
+    assert sorted(p["crawler_product_id"] for p in products) == market_ids
+    excluded = fetch_all(
+        ds,
+        "SELECT product_id, mall_product_id, reason FROM dataset_excluded_products WHERE dataset_id = %s "
+        "ORDER BY product_id",
+        (dataset_id,),
+    )
+    assert [(e["product_id"], e["mall_product_id"], e["reason"]) for e in excluded] == [
+        (lonely, "NO-REVIEWS", "no reviews"),
+        (999999, None, "unknown product id (not in analyzer_v2.products)"),
+    ]
+
+
+def test_dataset_fails_only_when_no_product_remains_and_says_which(db, spark):
+    ds, av = db["ds_analyzer"], db["analyzer_v2"]
+    lonely = _product_without_reviews(av)
+    dataset_id = create_dataset(ds, {"product_ids": [lonely]})
+
+    result = run(spark, dataset_id, FAST)
+
+    assert result.error_code == ErrorCode.EMPTY_DATASET and f"{lonely}: no reviews" in result.error_message
+    excluded = fetch_all(ds, "SELECT product_id FROM dataset_excluded_products WHERE dataset_id = %s", (dataset_id,))
+    assert [e["product_id"] for e in excluded] == [lonely]
+
+
+def test_spark_job_exits_non_zero_when_it_recorded_an_input_error(db):
+    """spark-submit's exit status is what SparkSubmitOperator sees: status 9 must not look like success."""
+    import os
+    import subprocess
+    import sys
+
+    from trend.config import REPO_ROOT
+
+    ds = db["ds_analyzer"]
+    dataset_id = create_dataset(ds, {"product_ids": [999999]})
+    job = subprocess.run(
+        [sys.executable, "spark_jobs/analyzer_batch.py", "--dataset-id", str(dataset_id), "--master", "local[1]"],
+        cwd=REPO_ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert job.returncode == 3, job.stdout[-2000:] + job.stderr[-2000:]
+    row = dataset_row(ds, dataset_id)
+    assert (row["status"], row["error_code"]) == (DatasetStatus.FAILED, ErrorCode.EMPTY_DATASET)

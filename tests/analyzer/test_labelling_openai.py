@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -123,10 +124,25 @@ def test_cached_labels_are_not_paid_twice(db):
     assert (second.name, second.source) == (first.name, "cache")
 
 
-def test_without_a_key_the_tfidf_labeller_names_clusters(monkeypatch):
+def test_without_a_key_the_tfidf_labeller_names_clusters_and_says_so(monkeypatch, caplog):
     monkeypatch.delenv("TP_TEST_LLM_KEY")
-    labeller = make_labeller(AnalyzerConfig(llm_api_key_env="TP_TEST_LLM_KEY"), None)
+    with caplog.at_level(logging.WARNING):
+        labeller = make_labeller(AnalyzerConfig(llm_api_key_env="TP_TEST_LLM_KEY"), None)
     assert isinstance(labeller, TfidfLabeller)
+    assert "no LLM key in $TP_TEST_LLM_KEY" in caplog.text  # the fallback is logged, never silent
     label = labeller.label(CLUSTER)
     assert label.name == "battery / charge / lasts" and label.source == "tfidf"
     assert "The battery lasts all day." in label.description
+
+
+def test_asking_for_the_llm_without_a_key_is_an_error_not_a_fallback(monkeypatch):
+    monkeypatch.delenv("TP_TEST_LLM_KEY")
+    with pytest.raises(AnalysisError, match=r"2007 LLM_NOT_CONFIGURED.*TP_TEST_LLM_KEY"):
+        make_labeller(AnalyzerConfig(labeller="openai", llm_api_key_env="TP_TEST_LLM_KEY"), None)
+    assert isinstance(make_labeller(AnalyzerConfig(labeller="tfidf"), None), TfidfLabeller)
+
+
+def test_an_invalid_key_fails_the_labelling_loudly(api_key):
+    with FakeOpenAI([(401, {"error": {"message": "Incorrect API key provided"}})]) as server:
+        with pytest.raises(AnalysisError, match=r"2002 LLM_REQUEST_FAILED.*HTTP 401"):
+            OpenAILabeller(_config(server), None).label(CLUSTER)

@@ -11,7 +11,7 @@ from trend.crawl.local_source import MarketplaceDump, crawl_all_reviews
 from trend.db import connect, fetch_all, transaction
 from trend.spvp.viewpoints import read_file, save_category
 from trend.status import SpvpStatus
-from trend_dev import synthetic
+from trend_dev import analysed, synthetic
 
 VIEWPOINT_FILE = REPO_ROOT / "include" / "viewpoints" / "synthetic.yaml"
 
@@ -51,11 +51,12 @@ def make_dataset(
             ("test", 1, category_id, json.dumps({"product_ids": products})),
         )
         dataset_id = int(cur.lastrowid)
+        analysed.publish_sentences(cur, dataset_id, products)
     with transaction(db["gb_console"]) as cur:
         cur.execute(
-            "INSERT INTO wishlist_dataset_histories (wishlist_id, group_id, dataset_id, snapshot_key, "
-            "status, spvp_status) VALUES (1, 1, %s, %s, 3, %s)",
-            (dataset_id, f"{dataset_id:064d}", int(spvp_status)),
+            "INSERT INTO wishlist_dataset_histories (wishlist_to_group_id, dataset_id, status, spvp_status) "
+            "VALUES (1, %s, 3, %s)",
+            (dataset_id, int(spvp_status)),
         )
     return dataset_id
 

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.spvp import seed
+from trend.db import fetch_all
 from trend_dev.local_airflow import dags_test
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -40,3 +41,17 @@ def test_spvp_dag_maps_pending_datasets_and_reset_requeues_them(db, airflow_home
     _ok(dags_test(dict(airflow_home), "spvp_batch", conf={"dataset_id": dataset}))
     assert seed.history(db, dataset)["spvp_status"] == 3
     assert set(seed.last_ids(db, category).values()) == {max(ids)}
+
+
+def test_manual_status_update_dag_sets_and_records(db, airflow_home, tmp_path):
+    seed.load_market(tmp_path, seed=9, products_per_category=1, reviews_per_product=1, categories=["speakers"])
+    dataset = seed.make_dataset(db, seed.load_viewpoints(db), seed.product_ids(db))
+    conf = {"dataset_id": dataset, "spvp_status": 3, "reason": "verified by hand"}
+    _ok(dags_test(dict(airflow_home), "spvp_status_update", conf=conf))
+    assert seed.history(db, dataset) == {"spvp_status": 3, "spvp_error": None}
+    trail = fetch_all(db["gb_console"], "SELECT new_value, reason, changed_by FROM wishlist_dataset_status_changes")
+    assert [(t["new_value"], t["reason"]) for t in trail] == [(3, "verified by hand")]
+    assert trail[0]["changed_by"].startswith("airflow spvp_status_update/")
+    bad = dags_test(dict(airflow_home), "spvp_status_update", conf={**conf, "spvp_status": 5})
+    assert bad.returncode != 0 and "spvp_status: 5 is not one of [1, 2, 3, 9]" in bad.stdout + bad.stderr
+    assert seed.history(db, dataset)["spvp_status"] == 3

@@ -1,9 +1,12 @@
+import logging
+
 import pytest
 
 from tests.spvp.fake_llm import FakeLLM
-from trend.spvp.openai_backend import OpenAICompatibleMapper, OpenAISettings
+from trend.spvp.openai_backend import LLMNotConfigured, OpenAICompatibleMapper, OpenAISettings
 from trend.spvp.prompting import InvalidLLMOutput, LLMBudgetExhausted, LLMRequestFailed, build_messages, parse_answer
 from trend.spvp.viewpoints import parse_category
+from trend.status import ErrorCode
 
 CATEGORY = parse_category(
     {
@@ -23,6 +26,11 @@ TEXTS = [
     "I bought it for my son.",
 ]
 EXPECTED = [{1}, set(), {3}, {1, 2}, set()]  # the fake answers by keyword
+
+
+@pytest.fixture(autouse=True)
+def qwen_key(monkeypatch):
+    monkeypatch.setenv("QWEN_API_KEY", "qw-test")
 
 
 def mapper(fake, **overrides):
@@ -99,3 +107,20 @@ def test_openai_backend_stops_at_the_token_budget():
         with pytest.raises(LLMBudgetExhausted):
             m.map(TEXTS)
         assert len(fake.requests) == 1
+
+
+def test_missing_endpoint_or_key_is_an_error_not_a_guess(monkeypatch, caplog):
+    monkeypatch.delenv("QWEN_API_KEY")
+    monkeypatch.delenv("QWEN_BASE_URL", raising=False)
+    with FakeLLM() as fake:
+        with pytest.raises(LLMNotConfigured, match=r"no API key in \$QWEN_API_KEY") as missing_key:
+            mapper(fake)
+        assert missing_key.value.code == ErrorCode.LLM_NOT_CONFIGURED
+        with pytest.raises(LLMNotConfigured, match="no Qwen endpoint: define Airflow connection qwen_default"):
+            OpenAICompatibleMapper(CATEGORY, OpenAISettings(allow_no_key=True))
+        with caplog.at_level(logging.WARNING):  # an endpoint without auth works when said so, and is logged
+            assert mapper(fake, allow_no_key=True).map(TEXTS[:2]) == EXPECTED[:2]
+        assert "calling without auth" in caplog.text
+        monkeypatch.setenv("QWEN_BASE_URL", fake.base_url)  # the endpoint from connection qwen_default
+        monkeypatch.setenv("QWEN_API_KEY", "qw-test")
+        assert OpenAICompatibleMapper(CATEGORY, OpenAISettings(model="qwen-test")).map(TEXTS[:1]) == EXPECTED[:1]

@@ -119,3 +119,31 @@ def test_bad_input_fails_the_dataset_with_the_reason(db, tmp_path, category, pro
     history = seed.history(db, ds)
     assert history["spvp_status"] == 9 and history["spvp_error"].startswith(code), history
     assert fetch_all(db["ds_analyzer"], "SELECT * FROM review_sentence_spvp") == []
+
+
+def test_manual_status_update_is_recorded_with_reason_and_idempotent(db, category, tmp_path):
+    seed.load_market(tmp_path, products_per_category=1, reviews_per_product=1, categories=["speakers"])
+    ds = seed.make_dataset(db, category, seed.product_ids(db))  # spvp_status 2 Processing
+    gb = db["gb_console"]
+
+    change = progress.set_spvp_status(gb, ds, 3, "completion check missed it; verified by hand", "tester")
+    assert (change.old, change.new) == (2, 3)
+    assert seed.history(db, ds) == {"spvp_status": 3, "spvp_error": None}
+    assert progress.set_spvp_status(gb, ds, 3, "again", "tester") is None  # same value: nothing written
+    progress.set_spvp_status(gb, ds, 9, "bad viewpoints", "tester")
+    assert seed.history(db, ds) == {"spvp_status": 9, "spvp_error": "manual: bad viewpoints"}
+    gb.commit()
+    trail = fetch_all(
+        gb,
+        "SELECT old_value, new_value, reason, changed_by FROM wishlist_dataset_status_changes "
+        "WHERE dataset_id = %s ORDER BY id",
+        (ds,),
+    )
+    assert [(t["old_value"], t["new_value"], t["reason"], t["changed_by"]) for t in trail] == [
+        (2, 3, "completion check missed it; verified by hand", "tester"),
+        (3, 9, "bad viewpoints", "tester"),
+    ]
+    with pytest.raises(SpvpFailure, match="no dataset history for dataset 424242"):
+        progress.set_spvp_status(gb, 424242, 3, "x", "tester")
+    with pytest.raises(ValueError):
+        progress.set_spvp_status(gb, ds, 7, "no such status", "tester")

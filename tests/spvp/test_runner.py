@@ -47,7 +47,8 @@ def test_full_run_maps_every_sentence_and_completes(db, spark, world):
     # The mappings agree with the synthetic truth and carry the right product.
     rows = fetch_all(
         db["analyzer_v2"],
-        "SELECT s.id, s.text, p.mall_product_id FROM review_sentences s JOIN products p ON p.id = s.product_id",
+        "SELECT s.id, s.sentence AS text, p.mall_product_id FROM review_sentences s "
+        "JOIN reviews r ON r.id = s.review_id JOIN products p ON p.id = r.product_id",
     )
     text, product = {r["id"]: r["text"] for r in rows}, {r["id"]: r["mall_product_id"] for r in rows}
     aspect = {s.text: s.aspect for s in market.truth().values()}
@@ -128,8 +129,9 @@ def test_new_viewpoint_and_new_sentences_are_processed_incrementally(db, spark, 
     assert seed.history(db, second)["spvp_status"] == 3
 
 
-def test_uncertain_sentences_go_to_the_llm_backend(db, spark, world):
+def test_uncertain_sentences_go_to_the_llm_backend(db, spark, world, monkeypatch):
     _, _category, dataset = world
+    monkeypatch.setenv("QWEN_API_KEY", "qw-test")
     ids = seed.sentence_ids(db)
     with FakeLLM() as fake:
         config = SpvpConfig.from_dict(
@@ -152,8 +154,86 @@ def test_uncertain_sentences_go_to_the_llm_backend(db, spark, world):
     rows = fetch_all(
         db["ds_analyzer"], "SELECT sentence_id, viewpoint_ordinal_number AS o, backend FROM review_sentence_spvp"
     )
-    texts = {r["id"]: r["text"].lower() for r in fetch_all(db["analyzer_v2"], "SELECT id, text FROM review_sentences")}
+    texts = {
+        r["id"]: r["sentence"].lower()
+        for r in fetch_all(db["analyzer_v2"], "SELECT id, sentence FROM review_sentences")
+    }
     expected = {(i, o) for i, t in texts.items() for o, k in KEYWORDS.items() if k in t}
     assert {(r["sentence_id"], r["o"]) for r in rows} == expected and expected
     assert {r["backend"] for r in rows} == {"openai"}
     assert json.loads(config.to_json())["backend"] == "openai"
+
+
+def _sentences_of(db, products: list[int]) -> list[int]:
+    conn = db["analyzer_v2"]
+    conn.commit()
+    rows = fetch_all(
+        conn,
+        "SELECT s.id FROM review_sentences s JOIN reviews r ON r.id = s.review_id "
+        f"WHERE r.product_id IN ({', '.join(['%s'] * len(products))}) ORDER BY s.id",
+        products,
+    )
+    return [int(r["id"]) for r in rows]
+
+
+def test_spvp_maps_only_the_datasets_sentences_and_ignores_unrelated_broken_products(db, spark, world):
+    first, *_, last = seed.product_ids(db)
+    cur = db["analyzer_v2"].cursor()
+    cur.execute(  # an unrelated product, its sentences inside the dataset's id range, lost its embeddings
+        "UPDATE review_sentences s JOIN reviews r ON r.id = s.review_id SET s.embedding = NULL WHERE r.product_id = %s",
+        (first,),
+    )
+    db["analyzer_v2"].commit()
+    other_category = _copy_of_category(db, "scoped")
+    dataset = seed.make_dataset(db, other_category, [last])
+
+    report = run(spark, dataset, SpvpConfig(batch_size=16))
+
+    mine = _sentences_of(db, [last])
+    assert report.status == "completed" and report.sentences == len(mine)
+    assert {s for s, _, _ in seed.mappings(db, other_category)} <= set(mine)
+    assert set(seed.last_ids(db, other_category).values()) == {max(mine)}
+    assert seed.history(db, dataset)["spvp_status"] == 3
+
+
+def test_two_datasets_sharing_a_category_each_get_every_sentence_mapped_once(db, spark, world):
+    first, second, third = seed.product_ids(db)
+    reference_category = _copy_of_category(db, "reference")
+    reference = seed.make_dataset(db, reference_category, [first, second, third])
+    run(spark, reference, SpvpConfig(batch_size=1000))
+    expected = {(s, o) for s, o, _ in seed.mappings(db, reference_category)}
+
+    shared = _copy_of_category(db, "shared")
+    a = seed.make_dataset(db, shared, [second, third])
+    run(spark, a, SpvpConfig(batch_size=8))
+    watermark = max(_sentences_of(db, [second, third]))
+    assert set(seed.last_ids(db, shared).values()) == {watermark}
+
+    # B holds the first product, whose sentences all lie below A's watermark: B backfills them
+    b = seed.make_dataset(db, shared, [first, second])
+    report = run(spark, b, SpvpConfig(batch_size=8))
+    assert report.status == "completed" and report.backfilled == len(_sentences_of(db, [first]))
+    assert report.sentences == 0  # nothing above the watermark: B's other sentences came with A
+    mapped = seed.mappings(db, shared)
+    assert len(mapped) == len({(s, o) for s, o, _ in mapped})  # once per (sentence, viewpoint)
+    assert {(s, o) for s, o, _ in mapped} == expected
+    assert seed.history(db, b)["spvp_status"] == 3 and set(seed.last_ids(db, shared).values()) == {watermark}
+
+    # a manual reset to 0 drops the mappings; re-running A maps every joined dataset's sentences
+    # again (B's first product too: B joined, so its sentences count for the watermark)
+    from trend.spvp.progress import reset_progress
+
+    reset_progress(db["ds_analyzer"], shared, 0)
+    again = run(spark, a, SpvpConfig(batch_size=1000), rerun=True)
+    assert (again.low, again.backfilled) == (0, 0)
+    assert {(s, o) for s, o, _ in seed.mappings(db, shared)} == expected
+
+
+def test_llm_backend_without_key_fails_the_dataset_with_the_reason(db, spark, world, monkeypatch):
+    _, _category, dataset = world
+    monkeypatch.delenv("QWEN_API_KEY", raising=False)
+    config = SpvpConfig.from_dict({"backend": "openai", "openai": {"base_url": "http://127.0.0.1:9/v1"}})
+    with pytest.raises(Exception, match="no API key"):
+        run(spark, dataset, config)
+    history = seed.history(db, dataset)
+    assert history["spvp_status"] == 9 and history["spvp_error"].startswith("E2007 LLM_NOT_CONFIGURED")

@@ -17,6 +17,7 @@ from trend.config import REPO_ROOT
 from trend.db import connect, fetch_all, table
 from trend.status import CrawlStatus, Mall
 from trend.ui import PLUGIN_NAME, URL_PREFIX, runs
+from trend_dev import wishlists
 from trend_dev.local_airflow import VENV_BIN, dags_test
 
 pytestmark = pytest.mark.airflow
@@ -87,18 +88,20 @@ def test_every_producer_task_exists_in_the_dags():
 
 @pytest.fixture(scope="module")
 def ready_wishlist(databases):
-    """Wishlist 31: one product, crawled successfully, so dataset_create makes a dataset of it."""
+    """A wishlist with one product, crawled successfully, so dataset_create makes a dataset of it."""
     truncate_all(databases)
     conn = connect("gb_console")
     try:
         cur = conn.cursor()
+        wishlist = wishlists.wishlist(cur, "Run links", group_id=31)
+        item = wishlists.product(cur, wishlist, "UI-RUN-1")
         cur.execute(
-            "INSERT INTO wishlist_to_groups (wishlist_id, group_id, wishlist_name) VALUES (31, 31, 'Run links')"
+            "UPDATE summary_wishlist_products SET crawl_status = %s WHERE id = %s", (int(CrawlStatus.SUCCESS), item)
         )
         cur.execute(
-            "INSERT INTO summary_wishlist_products (wishlist_id, mall_id, mall_product_id, crawl_status) "
-            "VALUES (31, %s, 'UI-RUN-1', %s)",
-            (int(Mall.SYNTHETIC), int(CrawlStatus.SUCCESS)),
+            "INSERT INTO summary_wishlist_found_products (wishlist_to_group_id, source_table, source_id, mall_id, "
+            "mall_product_id) VALUES (%s, 'summary_wishlist_products', %s, %s, 'UI-RUN-1')",
+            (wishlist, item, int(Mall.SYNTHETIC)),
         )
         cur.execute(
             f"INSERT INTO {table('analyzer_v2', 'products')} (mall_id, mall_product_id, name) "
@@ -108,7 +111,7 @@ def ready_wishlist(databases):
         conn.commit()
     finally:
         conn.close()
-    return 31
+    return wishlist
 
 
 def test_datasets_link_to_the_dag_run_that_created_them(airflow_ui, admin, ready_wishlist):

@@ -12,7 +12,14 @@ JOB = "analyzer_batch"
 
 
 def submissions(dataset_ids: list[int], overrides: dict | None) -> list[list[str]]:
-    """One spark-submit argument list per dataset; AnalyzerConfig overrides as ``--set k=json``."""
+    """One spark-submit argument list per dataset; AnalyzerConfig overrides as ``--set k=json``.
+
+    The overrides (the trigger form's ``config``) are validated here, before any submit: unknown
+    keys, bad values and database names that are not plain identifiers fail the plan task.
+    """
+    from trend.analyzer.settings import AnalyzerConfig
+
+    AnalyzerConfig.from_dict(overrides)
     extra: list[str] = []
     for key, value in sorted((overrides or {}).items()):
         extra += ["--set", f"{key}={json.dumps(value)}"]
@@ -20,7 +27,19 @@ def submissions(dataset_ids: list[int], overrides: dict | None) -> list[list[str
 
 
 def plan_runs(dataset_id: int | None, overrides: dict | None) -> list[list[str]]:
-    """The datasets to analyse now (or the one from the trigger form) as spark-submit argument lists."""
+    """The datasets to analyse now (or the one from the trigger form) as spark-submit argument lists.
+
+    Invalid overrides fail the task at once (no retries: the same form fails the same way).
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from trend.analyzer.settings import AnalyzerConfig
+    from trend.config import ConfigError
+
+    try:
+        AnalyzerConfig.from_dict(overrides)
+    except (ConfigError, TypeError) as exc:
+        raise AirflowFailException(f"analyzer_batch config: {exc}") from exc
     return submissions(datasets_to_analyse(dataset_id), overrides)
 
 

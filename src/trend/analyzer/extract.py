@@ -6,6 +6,7 @@ only values formatted into the JDBC subqueries; names go through quote_identifie
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,62 +18,111 @@ from pyspark.sql.types import ArrayType, FloatType
 
 from trend.analyzer.errors import AnalysisError
 from trend.analyzer.settings import AnalyzerConfig
-from trend.db import fetch_all
+from trend.db import fetch_all, transaction
 from trend.spark import jdbc_options
 from trend.status import ErrorCode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A product of datasets.settings the analysis leaves out (recorded in dataset_excluded_products)."""
+
+    product_id: int
+    mall_product_id: str | None
+    reason: str
 
 
 @dataclass(frozen=True)
 class InputSummary:
-    product_ids: list[int]
+    product_ids: list[int]  # the products analysed: known, with review sentences
+    excluded: list[Exclusion]
     sentence_count: int
     min_sentence_id: int
     max_sentence_id: int
+    missing_embeddings: int = 0
+    bad_embeddings: int = 0
 
 
-def validate_input(av_conn, dataset_id: int, product_ids: list[int], config: AnalyzerConfig) -> InputSummary:
-    """Per-product counts in one query; raises the matching 1xxx code for bad input."""
+def summarise_input(av_conn, product_ids: list[int], config: AnalyzerConfig) -> InputSummary:
+    """Per-product counts in one query; products without review sentences are excluded with the reason."""
     marks = ", ".join(["%s"] * len(product_ids))
     rows = fetch_all(
         av_conn,
-        f"""SELECT p.id AS product_id, COUNT(s.id) AS sentences,
+        f"""SELECT p.id AS product_id, p.mall_product_id, COUNT(DISTINCT r.id) AS reviews, COUNT(s.id) AS sentences,
                    SUM(s.embedding IS NULL) AS missing,
                    SUM(s.embedding IS NOT NULL AND (LENGTH(s.embedding) <> %s OR
                        COALESCE(s.embedding_dim, 0) <> %s OR COALESCE(s.embedding_model, '') <> %s)) AS bad_dim,
                    MIN(s.id) AS min_id, MAX(s.id) AS max_id
-            FROM products p LEFT JOIN review_sentences s ON s.product_id = p.id
+            FROM products p LEFT JOIN reviews r ON r.product_id = p.id
+            LEFT JOIN review_sentences s ON s.review_id = r.id
             WHERE p.id IN ({marks}) GROUP BY p.id""",
         [4 * config.embedding_dim, config.embedding_dim, config.embedding_model, *product_ids],
     )
     found = {int(r["product_id"]): r for r in rows}
-    total = sum(int(r["sentences"]) for r in rows)
-    if total == 0:
-        raise AnalysisError(
-            ErrorCode.EMPTY_DATASET, f"none of the {len(product_ids)} products has review sentences", dataset_id
+    excluded = [_exclusion(p, found.get(p)) for p in product_ids if p not in found or not found[p]["sentences"]]
+    kept = [found[p] for p in product_ids if p in found and found[p]["sentences"]]
+    return InputSummary(
+        [int(r["product_id"]) for r in kept],
+        excluded,
+        sum(int(r["sentences"]) for r in kept),
+        min((int(r["min_id"]) for r in kept), default=0),
+        max((int(r["max_id"]) for r in kept), default=0),
+        sum(int(r["missing"] or 0) for r in kept),
+        sum(int(r["bad_dim"] or 0) for r in kept),
+    )
+
+
+def _exclusion(product_id: int, row: dict | None) -> Exclusion:
+    if row is None:
+        return Exclusion(product_id, None, "unknown product id (not in analyzer_v2.products)")
+    reason = "no reviews" if not row["reviews"] else "reviews have no sentences"
+    return Exclusion(product_id, row["mall_product_id"], reason)
+
+
+def record_exclusions(ds_conn, dataset_id: int, excluded: list[Exclusion]) -> None:
+    """Replace the dataset's recorded exclusions (one transaction), and log each."""
+    with transaction(ds_conn) as cur:
+        cur.execute("DELETE FROM dataset_excluded_products WHERE dataset_id = %s", (dataset_id,))
+        cur.executemany(
+            "INSERT INTO dataset_excluded_products (dataset_id, product_id, mall_product_id, reason) "
+            "VALUES (%s, %s, %s, %s)",
+            [(dataset_id, e.product_id, e.mall_product_id, e.reason) for e in excluded],
         )
-    lacking = [p for p in product_ids if p not in found or int(found[p]["sentences"]) == 0]
-    if lacking:
+    for e in excluded:
+        log.warning("dataset %s: product %s (%s) left out: %s", dataset_id, e.product_id, e.mall_product_id, e.reason)
+
+
+def check_input(summary: InputSummary, dataset_id: int, config: AnalyzerConfig) -> None:
+    """Raise the matching 1xxx code when what remains cannot be analysed."""
+    if not summary.product_ids:
+        reasons = "; ".join(f"{e.product_id}: {e.reason}" for e in summary.excluded[:20])
         raise AnalysisError(
-            ErrorCode.PRODUCTS_WITHOUT_REVIEWS, f"products unknown or without reviews: {lacking[:20]}", dataset_id
-        )
-    missing = sum(int(r["missing"] or 0) for r in rows)
-    if missing:
-        raise AnalysisError(
-            ErrorCode.MISSING_EMBEDDINGS, f"{missing} of {total} sentences have no embedding", dataset_id
-        )
-    bad = sum(int(r["bad_dim"] or 0) for r in rows)
-    if bad:
-        raise AnalysisError(
-            ErrorCode.EMBEDDING_DIMENSION_MISMATCH,
-            f"{bad} of {total} sentences are not {config.embedding_dim}-dim {config.embedding_model} embeddings",
+            ErrorCode.EMPTY_DATASET,
+            f"none of the {len(summary.excluded)} products has review sentences ({reasons})",
             dataset_id,
         )
-    return InputSummary(
-        product_ids,
-        total,
-        min(int(r["min_id"]) for r in rows if r["min_id"] is not None),
-        max(int(r["max_id"]) for r in rows if r["max_id"] is not None),
-    )
+    if summary.missing_embeddings:
+        raise AnalysisError(
+            ErrorCode.MISSING_EMBEDDINGS,
+            f"{summary.missing_embeddings} of {summary.sentence_count} sentences have no embedding",
+            dataset_id,
+        )
+    if summary.bad_embeddings:
+        raise AnalysisError(
+            ErrorCode.EMBEDDING_DIMENSION_MISMATCH,
+            f"{summary.bad_embeddings} of {summary.sentence_count} sentences are not "
+            f"{config.embedding_dim}-dim {config.embedding_model} embeddings",
+            dataset_id,
+        )
+
+
+def validate_input(av_conn, dataset_id: int, product_ids: list[int], config: AnalyzerConfig) -> InputSummary:
+    """summarise_input + check_input, without recording exclusions (benchmarks, checks)."""
+    summary = summarise_input(av_conn, product_ids, config)
+    check_input(summary, dataset_id, config)
+    return summary
 
 
 def _reader(spark: SparkSession, config: AnalyzerConfig, database: str):
@@ -88,7 +138,8 @@ def _in_list(product_ids: list[int]) -> str:
 
 def read_products(spark: SparkSession, config: AnalyzerConfig, product_ids: list[int]) -> DataFrame:
     query = (
-        f"(SELECT id AS product_id, mall_id, mall_product_id, name, description, category_code, "
+        f"(SELECT id AS product_id, mall_id, COALESCE(mall_product_id, CONCAT('#', id)) AS mall_product_id, "
+        f"name, description, category_code, "
         f"brand, CAST(price AS DOUBLE) AS price, CAST(rating AS DOUBLE) AS rating, "
         f"CAST(specifications AS CHAR) AS specifications, url "
         f"FROM products WHERE id IN ({_in_list(product_ids)})) AS p"
@@ -106,8 +157,9 @@ def read_reviews(spark: SparkSession, config: AnalyzerConfig, product_ids: list[
 def read_sentences(spark: SparkSession, config: AnalyzerConfig, summary: InputSummary) -> DataFrame:
     """Sentences with their raw embedding, read in id ranges by ``jdbc_partitions`` connections."""
     query = (
-        f"(SELECT id AS sentence_id, review_id, product_id, text, embedding "
-        f"FROM review_sentences WHERE product_id IN ({_in_list(summary.product_ids)})) AS s"
+        f"(SELECT s.id AS sentence_id, s.review_id, r.product_id, s.sentence AS text, s.embedding "
+        f"FROM review_sentences s JOIN reviews r ON r.id = s.review_id "
+        f"WHERE r.product_id IN ({_in_list(summary.product_ids)})) AS s"
     )
     partitions = max(1, min(config.jdbc_partitions, summary.sentence_count // 500 + 1))
     return (

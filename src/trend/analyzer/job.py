@@ -64,6 +64,8 @@ class RunResult:
     clusters: list[ClusterResult] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    excluded: list[int] = field(default_factory=list)  # product ids left out (dataset_excluded_products)
+    run_id: str | None = None  # datasets.claim_token of this run
 
     @property
     def ok(self) -> bool:
@@ -71,8 +73,9 @@ class RunResult:
 
 
 class _Stages:
-    def __init__(self, conn, dataset_id: int, timings: dict[str, float]):
-        self.conn, self.dataset_id, self.timings, self.current = conn, dataset_id, timings, "claim"
+    def __init__(self, conn, dataset_id: int, run_id: str, timings: dict[str, float]):
+        self.conn, self.dataset_id, self.run_id, self.timings = conn, dataset_id, run_id, timings
+        self.current = "claim"
 
     @contextlib.contextmanager
     def stage(self, name: str):
@@ -81,7 +84,7 @@ class _Stages:
         yield
         self.timings[name] = round(time.perf_counter() - started, 3)
         if name in PROGRESS:
-            lifecycle.set_progress(self.conn, self.dataset_id, PROGRESS[name])
+            lifecycle.set_progress(self.conn, self.dataset_id, self.run_id, PROGRESS[name])
 
 
 def _ds_connect(config: AnalyzerConfig):
@@ -91,18 +94,19 @@ def _ds_connect(config: AnalyzerConfig):
 def run(spark: SparkSession, dataset_id: int, config: AnalyzerConfig | None = None, labeller=None) -> RunResult:
     config = config or AnalyzerConfig()
     pyfiles.ensure_workers_have_code(spark)
-    result = RunResult(dataset_id, None)
-    conn = _ds_connect(config)
     run_id = uuid.uuid4().hex
-    stages = _Stages(conn, dataset_id, result.timings)
+    result = RunResult(dataset_id, None, run_id=run_id)
+    conn = _ds_connect(config)
+    stages = _Stages(conn, dataset_id, run_id, result.timings)
     cached: list[DataFrame] = []
     claimed = False
     try:
-        row = lifecycle.claim(conn, dataset_id, config.force)
+        row = lifecycle.claim(conn, dataset_id, run_id, config.force, config.claim_stale_minutes, config.gb_db)
         claimed = True
         product_ids = lifecycle.parse_product_ids(row["settings"], dataset_id)
         publish.clean_staging(conn, dataset_id=dataset_id)  # leftovers of a crashed run
-        _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run_id, labeller)
+        with lifecycle.Heartbeat(lambda: _ds_connect(config), dataset_id, run_id, config.heartbeat_seconds):
+            _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run_id, labeller)
         result.status = int(DatasetStatus.COMPLETED)
     except Exception as exc:
         code = (
@@ -120,9 +124,8 @@ def run(spark: SparkSession, dataset_id: int, config: AnalyzerConfig | None = No
             message[:300],
             exc_info=not isinstance(exc, AnalysisError),
         )
-        if claimed:
-            _record_failure(config, dataset_id, code, message, run_id)
-            result.status = int(DatasetStatus.FAILED)
+        if claimed and _record_failure(config, dataset_id, code, message, run_id):
+            result.status = int(DatasetStatus.FAILED)  # else another run owns it now: not ours to fail
     finally:
         for frame in cached:
             frame.unpersist()
@@ -130,13 +133,14 @@ def run(spark: SparkSession, dataset_id: int, config: AnalyzerConfig | None = No
     return result
 
 
-def _record_failure(config: AnalyzerConfig, dataset_id: int, code: ErrorCode, message: str, run_id: str) -> None:
+def _record_failure(config: AnalyzerConfig, dataset_id: int, code: ErrorCode, message: str, run_id: str) -> bool:
     conn = _ds_connect(config)  # a fresh connection: the run's one may be what broke
     try:
-        lifecycle.fail(conn, dataset_id, code, message)
+        recorded = lifecycle.fail(conn, dataset_id, run_id, code, message)
         publish.clean_staging(conn, run_id=run_id)
     finally:
         conn.close()
+    return recorded
 
 
 def _keep(cached: list[DataFrame], frame: DataFrame) -> DataFrame:
@@ -149,9 +153,13 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
     with stages.stage("extract"):
         av = connect(settings=config.mysql, db=config.av_db)
         try:
-            summary = extract.validate_input(av, dataset_id, product_ids, config)
+            summary = extract.summarise_input(av, product_ids, config)
         finally:
             av.close()
+        extract.record_exclusions(stages.conn, dataset_id, summary.excluded)
+        result.excluded = [e.product_id for e in summary.excluded]
+        extract.check_input(summary, dataset_id, config)
+        product_ids = summary.product_ids
         products = _keep(cached, extract.read_products(spark, config, product_ids))
         reviews = _keep(cached, extract.read_reviews(spark, config, product_ids))
         sentences = _keep(
@@ -195,7 +203,7 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
 
     with stages.stage("staging"):
         frames = _result_frames(dataset_id, products, reviews, sentences, review_rows, sentence_rows, sims, viewpoints)
-        publish.stage(frames, run_id, config)
+        publish.stage(stages.conn, dataset_id, frames, run_id, config)
 
     with stages.stage("publish"):
         result.counts = publish.publish(stages.conn, dataset_id, run_id, config)
@@ -249,15 +257,17 @@ def _result_frames(dataset_id, products, reviews, sentences, review_rows, senten
         F.avg("sentiment_score").alias("sentiment_score"),
     )
     per_product_sentences = sentences.groupBy("product_id").agg(F.count("*").alias("sentence_count"))
+    processed_name = F.trim(F.regexp_replace(F.lower("name"), r"[^\p{L}\p{N}]+", " ")).alias("processed_name")
     products_out = (
         products.join(per_product_reviews, "product_id", "left")
         .join(per_product_sentences, "product_id", "left")
         .select(
             ds,
-            "product_id",
+            F.col("product_id").alias("crawler_product_id"),
             "mall_id",
             "mall_product_id",
             "name",
+            processed_name,
             F.coalesce("review_count", F.lit(0)).alias("review_count"),
             F.coalesce("sentence_count", F.lit(0)).alias("sentence_count"),
             "average_rating",
@@ -267,14 +277,15 @@ def _result_frames(dataset_id, products, reviews, sentences, review_rows, senten
     details = products.select(
         ds,
         "product_id",
-        F.trim(F.regexp_replace(F.lower("name"), r"[^\p{L}\p{N}]+", " ")).alias("processed_name"),
         "specifications",
         F.to_json(F.struct("brand", "category_code", "price", "rating", "description", "url")).alias("metadata"),
     )
     return {
         "products": products_out,
         "product_details": details,
-        "product_similarities": sims.select(ds, "product_id", "similar_product_id", "score", "rank_no", "method"),
+        "product_similarities": sims.select(
+            ds, "product_id", "similar_product_id", F.col("score").alias("similarity_score"), "rank_no", "method"
+        ),
         "ai_viewpoints": viewpoints,
         "reviews": review_rows.select(ds, "review_id", "product_id", "rating", "sentiment_overall", "sentiment_score"),
         "review_sentences": sentence_rows.select(

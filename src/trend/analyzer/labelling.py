@@ -204,7 +204,24 @@ class OpenAILabeller:
 
 
 def make_labeller(config: AnalyzerConfig, cache: LabelCache | None):
-    """OpenAI labeller when an API key is configured, else the built-in TF-IDF one."""
+    """The labeller ``config.labeller`` asks for; never a silent fallback.
+
+    openai: needs the key (else AnalysisError 2007 LLM_NOT_CONFIGURED); tfidf: no LLM;
+    auto: openai when the key is there, else TF-IDF with a warning in the log, and every
+    viewpoint records ``label_source = 'tfidf'`` (shown with the labels).
+    """
+    if config.labeller == "tfidf":
+        return TfidfLabeller()
     if config.llm_api_key:
         return OpenAILabeller(config, cache)
+    if config.labeller == "openai":
+        raise AnalysisError(
+            ErrorCode.LLM_NOT_CONFIGURED,
+            f"labeller openai needs an API key in ${config.llm_api_key_env} (Airflow connection openai_default)",
+        )
+    log.warning(
+        "no LLM key in $%s (connection openai_default): labelling with TF-IDF keywords; "
+        "viewpoints record label_source 'tfidf' (set labeller=openai to make this an error)",
+        config.llm_api_key_env,
+    )
     return TfidfLabeller()

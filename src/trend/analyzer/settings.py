@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trend.config import ConfigError, MysqlSettings, db_name
+from trend.config import ConfigError, MysqlSettings, check_identifier, db_name
 from trend.embeddings import DIMENSION, MODEL_NAME
 
 
@@ -41,6 +41,7 @@ class AnalyzerConfig:
     sentiment_model_path: str | None = None
     sentiment_threshold: float = 0.05
     # LLM labelling
+    labeller: str = "auto"  # openai (a missing key fails: 2007) | tfidf | auto (openai if keyed, else tfidf, logged)
     llm_model: str = "gpt-4o-mini"
     llm_base_url: str | None = None
     llm_api_key_env: str = "OPENAI_API_KEY"
@@ -55,6 +56,9 @@ class AnalyzerConfig:
     jdbc_partitions: int = 4
     ds_database: str | None = None  # physical names; default trend.config.db_name(...)
     av_database: str | None = None
+    gb_database: str | None = None  # the history moves to status 2 when analysis starts
+    claim_stale_minutes: int = 10  # a Processing dataset without a heartbeat this long may be taken over
+    heartbeat_seconds: float = 30.0
     force: bool = False  # reprocess a dataset that is already Completed
     fail_point: str | None = None  # tests/drills: "staging:<table>" or "publish:<table>"
     extra: dict = field(default_factory=dict)
@@ -86,6 +90,11 @@ class AnalyzerConfig:
             raise ConfigError("similarity_method must be auto, exact or lsh")
         if not 0 <= self.similarity_text_weight <= 1:
             raise ConfigError("similarity_text_weight must be within [0, 1]")
+        if self.labeller not in ("auto", "openai", "tfidf"):
+            raise ConfigError("labeller must be auto, openai or tfidf")
+        for key in ("ds_database", "av_database", "gb_database"):  # they end up in JDBC URLs and SQL
+            if getattr(self, key) is not None:
+                check_identifier(getattr(self, key), key)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -106,3 +115,7 @@ class AnalyzerConfig:
     @property
     def av_db(self) -> str:
         return self.av_database or db_name("analyzer_v2")
+
+    @property
+    def gb_db(self) -> str:
+        return self.gb_database or db_name("gb_console")

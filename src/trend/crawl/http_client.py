@@ -1,7 +1,7 @@
 """Client for the Crawler Service (HTTP/JSON).
 
 API (documented in README):
-  POST {base}/jobs            {"items": [{"ref", "kind", "mall_id", "target", "limit"}]}
+  POST {base}/jobs            {"items": [{"ref", "kind", "mall_id", "target", "input_type", "limit"}]}
                               -> 202 {"job_id": "..."}
   GET  {base}/jobs/{job_id}   -> {"status": "queued|running|done|canceled",
                                   "items": [{"ref", "status": "success|error|canceled",
@@ -103,6 +103,7 @@ class HttpCrawlerClient:
                     "kind": i.kind.value,
                     "mall_id": i.mall_id,
                     "target": i.target,
+                    "input_type": i.input_type,
                     "limit": i.limit,
                 }
                 for i in items

@@ -4,7 +4,7 @@ Formats in one folder (any mix):
 - ``products.jsonl`` / ``products.csv``: mall_id, mall_product_id, name, description,
   category_code, brand, price, rating, specifications (JSON object)
 - ``reviews.jsonl`` / ``reviews.csv``: mall_id, mall_review_id, mall_product_id, title,
-  body, rating (optional ``sentences`` list in JSONL to keep a given split)
+  content, rating (optional ``sentences`` list in JSONL to keep a given split)
 - ``*.xml`` in SemEval-2016 ABSA format: ``<Review rid="ASIN_x">`` → product ``ASIN``
   (the rid's prefix before the first ``_``), sentences kept as given.
 """
@@ -23,7 +23,7 @@ from trend import embeddings
 from trend.crawl.items import CrawlItem, CrawlKind, CrawlOutcome
 from trend.crawl.store import Encoder, ProductRecord, ReviewRecord, StoreStats, store_reviews, upsert_product
 from trend.db import ConnectionFactory, transaction
-from trend.status import Mall
+from trend.status import InputType, Mall
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,9 @@ class MarketplaceDump:
     def find(self, item: CrawlItem) -> list[ProductRecord]:
         """Products an item names, in a stable order, cut at the item's limit."""
         mall = int(item.mall_id)
-        if item.kind in (CrawlKind.PRODUCT, CrawlKind.PRODUCT_REVIEWS):
+        if item.kind.names_products:
+            if item.input_type == InputType.URL:
+                return [p for (m, _), p in self.products.items() if m == mall and p.url == item.target][:1]
             product = self.products.get((mall, item.target))
             return [product] if product else []
         if item.kind is CrawlKind.CATEGORY:
@@ -101,7 +103,7 @@ class LocalMarketplaceSource:
         products = self.dump.find(item)
         if not products:
             return CrawlOutcome.failed(
-                item, f"{item.kind.target_column} {item.target!r} not found in mall {item.mall_id}"
+                item, f"{item.kind.target_column} {item.target!r} not found in mall {item.mall_id}", transient=False
             )
         conn = self.analyzer_conn()
         try:
@@ -171,7 +173,7 @@ def _review(row: dict, path: Path, n: int) -> ReviewRecord:
         mall_id=int(_required(row, "mall_id", path, n)),
         mall_review_id=_required(row, "mall_review_id", path, n),
         mall_product_id=_required(row, "mall_product_id", path, n),
-        body=_required(row, "body", path, n),
+        content=_required(row, "content", path, n),
         title=row.get("title") or None,
         rating=_number(row, "rating", int),
         lang=row.get("lang") or None,
@@ -200,7 +202,7 @@ def parse_semeval(path: Path | str, mall_id: int = Mall.AMAZON_JP):
                 mall_id=int(mall_id),
                 mall_review_id=rid,
                 mall_product_id=rid.split("_", 1)[0],
-                body=" ".join(texts),
+                content=" ".join(texts),
                 sentences=texts,
             )
         )
@@ -213,7 +215,8 @@ def crawl_all_reviews(
     """Load every product of a dump with its reviews (tests, benchmarks, evaluation)."""
     source = LocalMarketplaceSource(dump, analyzer_conn, encode)
     items = [
-        CrawlItem(CrawlKind.PRODUCT_REVIEWS, n, 0, mall, pid) for n, (mall, pid) in enumerate(sorted(dump.products), 1)
+        CrawlItem(CrawlKind.PRODUCT_REVIEWS, n, 0, mall, pid, input_type=InputType.MALL_PRODUCT_ID)
+        for n, (mall, pid) in enumerate(sorted(dump.products), 1)
     ]
     for outcome in source.crawl(items):
         if outcome.error:

@@ -38,14 +38,14 @@ class ReviewRecord:
     mall_id: int
     mall_review_id: str
     mall_product_id: str
-    body: str
+    content: str
     title: str | None = None
     rating: int | None = None
     lang: str | None = None
-    sentences: list[str] | None = None  # pre-split (e.g. SemEval); else split from body
+    sentences: list[str] | None = None  # pre-split (e.g. SemEval); else split from content
 
     def sentence_texts(self) -> list[str]:
-        return list(self.sentences) if self.sentences is not None else split_sentences(self.body)
+        return list(self.sentences) if self.sentences is not None else split_sentences(self.content)
 
 
 @dataclass
@@ -104,9 +104,17 @@ def store_reviews(
     pending: list[tuple[int, int, str]] = []  # (review_id, index, text)
     for review in fresh:
         cur.execute(
-            """INSERT INTO reviews (product_id, mall_id, mall_review_id, title, body, rating, lang)
+            """INSERT INTO reviews (product_id, mall_id, mall_review_id, title, content, rating, lang)
                VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-            (product_id, review.mall_id, review.mall_review_id, review.title, review.body, review.rating, review.lang),
+            (
+                product_id,
+                review.mall_id,
+                review.mall_review_id,
+                review.title,
+                review.content,
+                review.rating,
+                review.lang,
+            ),
         )
         review_id = int(cur.lastrowid)
         pending.extend((review_id, i, text) for i, text in enumerate(review.sentence_texts()))
@@ -114,11 +122,10 @@ def store_reviews(
     if pending:
         vectors = encode([text for _, _, text in pending])
         cur.executemany(
-            """INSERT INTO review_sentences (review_id, product_id, sentence_index, text,
-                                             embedding, embedding_model, embedding_dim)
-               VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+            """INSERT INTO review_sentences (review_id, sentence_index, sentence, embedding, embedding_model)
+               VALUES (%s, %s, %s, %s, %s)""",
             [
-                (rid, product_id, idx, text, embeddings.to_blob(vec), embeddings.MODEL_NAME, int(vec.shape[0]))
+                (rid, idx, text, embeddings.to_blob(vec), embeddings.MODEL_NAME)
                 for (rid, idx, text), vec in zip(pending, vectors)
             ],
         )

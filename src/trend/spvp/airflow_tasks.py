@@ -77,3 +77,22 @@ def run_reset(category: str | int, to_id: int = 0, ordinals: list[int] | None = 
     finally:
         ds.close()
         gb.close()
+
+
+def run_status_update(dataset_id: int, spvp_status: int, reason: str, changed_by: str) -> dict:
+    """The spvp_status_update task: set a history's spvp_status by hand, logged and recorded."""
+    import logging
+
+    from trend.airflow_support import mysql_connection
+
+    gb = mysql_connection("gb_console")
+    try:
+        change = progress.set_spvp_status(gb, dataset_id, spvp_status, reason, changed_by)
+    finally:
+        gb.close()
+    log = logging.getLogger(__name__)
+    if change is None:
+        log.info("dataset %s: spvp_status already %s; nothing changed", dataset_id, spvp_status)
+        return {"dataset_id": dataset_id, "changed": False}
+    log.warning("dataset %s: spvp_status %s -> %s by %s: %s", dataset_id, change.old, change.new, changed_by, reason)
+    return {"dataset_id": dataset_id, "changed": True, "old": change.old, "new": change.new}

@@ -18,21 +18,33 @@ from typing import Any
 from trend.spvp.prompting import (
     InvalidLLMOutput,
     LLMBudgetExhausted,
+    LLMError,
     LLMRequestFailed,
     TokenUsage,
     build_messages,
     parse_answer,
 )
 from trend.spvp.viewpoints import ViewpointCategory
+from trend.status import ErrorCode
 
 log = logging.getLogger(__name__)
 
 
+BASE_URL_ENV = "QWEN_BASE_URL"  # from Airflow connection qwen_default (trend.spark_submit)
+
+
+class LLMNotConfigured(LLMError):
+    """The LLM backend was asked for, but its endpoint or key is missing: fail, never guess."""
+
+    code = ErrorCode.LLM_NOT_CONFIGURED
+
+
 @dataclass(frozen=True)
 class OpenAISettings:
-    base_url: str = "http://127.0.0.1:8000/v1"
+    base_url: str | None = None  # None: $QWEN_BASE_URL (connection qwen_default)
     model: str = "Qwen/Qwen2.5-7B-Instruct"
-    api_key_env: str = "OPENAI_API_KEY"  # the key itself never sits in config
+    api_key_env: str = "QWEN_API_KEY"  # the key itself never sits in config
+    allow_no_key: bool = False  # an endpoint without auth (local vLLM): say so explicitly
     sentences_per_request: int = 20
     concurrency: int = 4
     max_attempts: int = 4
@@ -55,11 +67,33 @@ class OpenAICompatibleMapper:
         self.settings = settings
         self.usage = TokenUsage()
         self.client = client or openai.OpenAI(
-            base_url=settings.base_url,
-            api_key=os.environ.get(settings.api_key_env) or "EMPTY",
+            base_url=self._base_url(settings),
+            api_key=self._api_key(settings),
             timeout=settings.timeout_seconds,
             max_retries=0,
         )
+
+    @staticmethod
+    def _base_url(settings: OpenAISettings) -> str:
+        url = settings.base_url or os.environ.get(BASE_URL_ENV)
+        if not url:
+            raise LLMNotConfigured(
+                f"no Qwen endpoint: define Airflow connection qwen_default (or set openai.base_url / ${BASE_URL_ENV})"
+            )
+        return url
+
+    @staticmethod
+    def _api_key(settings: OpenAISettings) -> str:
+        key = os.environ.get(settings.api_key_env)
+        if key:
+            return key
+        if not settings.allow_no_key:
+            raise LLMNotConfigured(
+                f"no API key in ${settings.api_key_env}: give connection qwen_default a password, "
+                "or set openai.allow_no_key: true for an endpoint without auth"
+            )
+        log.warning("openai backend: no key in $%s, allow_no_key is set: calling without auth", settings.api_key_env)
+        return "EMPTY"
 
     def map(self, texts: Sequence[str]) -> list[set[int]]:
         size = max(1, self.settings.sentences_per_request)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from trend.config import LOGICAL_DATABASES, MysqlSettings, db_name
+from trend.config import LOGICAL_DATABASES, MysqlSettings, db_name, quote_identifier
 from trend.db import connect, fetch_all, transaction
 from trend.status import ErrorCode, SpvpStatus
 
@@ -54,13 +54,22 @@ class Databases:
 
 @dataclass(frozen=True)
 class DatasetScope:
+    """What one SPVP run of a dataset works on (see the module doc of trend.spvp.runner)."""
+
     dataset_id: int
     category_id: int
-    product_ids: tuple[int, ...]
-    high_water: int  # the largest sentence id of the dataset's products (0 if none)
+    high_water: int  # the dataset's largest sentence id
+    joined: bool  # the dataset's own sentences below the watermark were processed already
+    joined_datasets: tuple[int, ...]  # every dataset that joined the category (this one included once joined)
+
+    @property
+    def stream_datasets(self) -> tuple[int, ...]:
+        """Datasets whose sentences above the watermark this run processes (in id order)."""
+        return tuple(sorted({self.dataset_id, *self.joined_datasets}))
 
 
-def load_scope(ds_conn, analyzer_conn, dataset_id: int) -> DatasetScope:
+def load_scope(ds_conn, dataset_id: int) -> DatasetScope:
+    """The dataset's category, its sentences' high-water mark and the datasets that joined the category."""
     rows = fetch_all(ds_conn, "SELECT viewpoint_category_id, settings FROM datasets WHERE id = %s", (dataset_id,))
     if not rows:
         raise SpvpFailure(ErrorCode.DATASET_NOT_FOUND, f"dataset {dataset_id} not found")
@@ -68,32 +77,70 @@ def load_scope(ds_conn, analyzer_conn, dataset_id: int) -> DatasetScope:
         raise SpvpFailure(ErrorCode.MALFORMED_SETTINGS, f"dataset {dataset_id} has no viewpoint category")
     try:
         settings = json.loads(rows[0]["settings"])
-        product_ids = tuple(int(p) for p in settings["product_ids"])
+        _ = [int(p) for p in settings["product_ids"]]  # a dataset's settings must be sane to map it
     except (TypeError, ValueError, KeyError) as exc:
         raise SpvpFailure(
             ErrorCode.MALFORMED_SETTINGS, f"dataset {dataset_id}: settings lack a product_ids list ({exc})"
         ) from None
-    high_water = 0
-    if product_ids:
-        marks = ", ".join(["%s"] * len(product_ids))
-        found = fetch_all(
-            analyzer_conn, f"SELECT MAX(id) AS m FROM review_sentences WHERE product_id IN ({marks})", product_ids
+    category_id = int(rows[0]["viewpoint_category_id"])
+    found = fetch_all(
+        ds_conn, "SELECT MAX(sentence_id) AS m FROM review_sentences WHERE dataset_id = %s", (dataset_id,)
+    )
+    if not found[0]["m"]:
+        raise SpvpFailure(
+            ErrorCode.INVALID_STATE, f"dataset {dataset_id} has no analysed sentences (ds_analyzer.review_sentences)"
         )
-        high_water = int(found[0]["m"] or 0)
-    return DatasetScope(dataset_id, int(rows[0]["viewpoint_category_id"]), product_ids, high_water)
+    joined = [
+        int(r["dataset_id"])
+        for r in fetch_all(
+            ds_conn, "SELECT dataset_id FROM spvp_dataset_joins WHERE viewpoint_category_id = %s", (category_id,)
+        )
+    ]
+    return DatasetScope(dataset_id, category_id, int(found[0]["m"]), dataset_id in joined, tuple(joined))
 
 
-def check_embeddings(analyzer_conn, low: int, high: int, dim: int) -> None:
+def _ids(values) -> str:
+    return ", ".join(str(int(v)) for v in values)
+
+
+def dataset_sentences_sql(
+    ds_db: str, include: Iterable[int], exclude: Iterable[int] = (), upto: int | None = None
+) -> str:
+    """SELECT of the sentence ids of datasets ``include`` (minus those of ``exclude``), for IN (...).
+
+    Only integers and a checked identifier are formatted into it.
+    """
+    table = f"{quote_identifier(ds_db)}.review_sentences"
+    sql = f"SELECT sentence_id FROM {table} WHERE dataset_id IN ({_ids(include)})"
+    if upto is not None:
+        sql += f" AND sentence_id <= {int(upto)}"
+    excluded = list(exclude)
+    if excluded:
+        sql += f" AND sentence_id NOT IN (SELECT sentence_id FROM {table} WHERE dataset_id IN ({_ids(excluded)}))"
+    return sql
+
+
+def mark_joined(ds_conn, dataset_id: int, category_id: int) -> None:
+    """The dataset's own sentences at or below the watermark are processed: it joins the category."""
+    with transaction(ds_conn) as cur:
+        cur.execute(
+            "INSERT IGNORE INTO spvp_dataset_joins (dataset_id, viewpoint_category_id) VALUES (%s, %s)",
+            (dataset_id, category_id),
+        )
+
+
+def check_embeddings(ds_conn, analyzer_db: str, sentences_sql: str, dim: int) -> None:
+    """The sentences a run will read (``sentences_sql`` selects their ids) all carry a ``dim`` embedding."""
     rows = fetch_all(
-        analyzer_conn,
-        "SELECT MIN(id) AS first_bad, COUNT(*) AS n FROM review_sentences "
-        "WHERE id > %s AND id <= %s AND (embedding IS NULL OR embedding_dim <> %s)",
-        (low, high, dim),
+        ds_conn,
+        f"SELECT MIN(s.id) AS first_bad, COUNT(*) AS n FROM {quote_identifier(analyzer_db)}.review_sentences s "
+        f"WHERE s.id IN ({sentences_sql}) AND (s.embedding IS NULL OR s.embedding_dim <> %s)",
+        (dim,),
     )
     if rows[0]["n"]:
         raise SpvpFailure(
             ErrorCode.MISSING_EMBEDDINGS,
-            f"{rows[0]['n']} sentences in ({low}, {high}] lack a {dim}-dim embedding (first id {rows[0]['first_bad']})",
+            f"{rows[0]['n']} of the dataset's sentences lack a {dim}-dim embedding (first id {rows[0]['first_bad']})",
         )
 
 
@@ -149,6 +196,38 @@ def commit_batch(
         if before_commit:
             before_commit()
     return {o: max(old, batch_max_id) for o, old in last_ids.items()}
+
+
+def commit_backfill(ds_conn, category_id: int, last_ids: dict[int, int], mappings: Iterable[Mapping]) -> int:
+    """Store mappings of sentences at or below a viewpoint's watermark (a joining dataset's own).
+
+    No watermark moves. Refused (rolled back) when a viewpoint moved since the run read it.
+    """
+    rows = [
+        (m.sentence_id, category_id, m.ordinal, m.mall_product_id, m.score, m.backend)
+        for m in mappings
+        if m.sentence_id <= last_ids[m.ordinal]
+    ]
+    with transaction(ds_conn) as cur:
+        cur.execute(
+            "SELECT ordinal_number, last_object_id FROM specific_viewpoints "
+            "WHERE viewpoint_category_id = %s FOR UPDATE",
+            (category_id,),
+        )
+        now = {int(r["ordinal_number"]): int(r["last_object_id"]) for r in cur.fetchall()}
+        if any(now.get(o) != old for o, old in last_ids.items()):
+            raise ProgressConflict(
+                f"viewpoints of category {category_id} moved while this run backfilled (reset or concurrent run)"
+            )
+        if rows:
+            cur.executemany(
+                "INSERT INTO review_sentence_spvp (sentence_id, viewpoint_category_id, viewpoint_ordinal_number, "
+                "mall_product_id, score, backend) VALUES (%s, %s, %s, %s, %s, %s) "
+                "ON DUPLICATE KEY UPDATE mall_product_id = VALUES(mall_product_id), "
+                "score = VALUES(score), backend = VALUES(backend)",
+                rows,
+            )
+    return len(rows)
 
 
 def reset_progress(ds_conn, category_id: int, to_id: int = 0, ordinals: Iterable[int] | None = None) -> int:
@@ -233,6 +312,47 @@ def fail(gb_conn, dataset_id: int, code: ErrorCode, message: str) -> None:
             "WHERE dataset_id = %s AND spvp_status IN (%s, %s)",
             (SpvpStatus.FAILED, text, dataset_id, SpvpStatus.PROCESSING, SpvpStatus.FAILED),
         )
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    dataset_id: int
+    old: int
+    new: int
+    reason: str
+    changed_by: str
+
+
+def set_spvp_status(gb_conn, dataset_id: int, status: int, reason: str, changed_by: str) -> StatusChange | None:
+    """Manual status update: set the history's spvp_status, recording who, why and what it was.
+
+    One transaction: the history row and a wishlist_dataset_status_changes row. None (nothing
+    written) when the status already has that value. 9 keeps the reason in spvp_error.
+    """
+    new = SpvpStatus(int(status))
+    if not reason.strip():
+        raise SpvpFailure(ErrorCode.INVALID_STATE, "a manual status update needs a reason")
+    with transaction(gb_conn) as cur:
+        cur.execute(
+            "SELECT id, spvp_status FROM wishlist_dataset_histories WHERE dataset_id = %s FOR UPDATE", (dataset_id,)
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise SpvpFailure(ErrorCode.DATASET_NOT_FOUND, f"no dataset history for dataset {dataset_id}")
+        old = int(row["spvp_status"])
+        if old == new:
+            return None
+        error = f"manual: {reason}"[:1000] if new is SpvpStatus.FAILED else None
+        cur.execute(
+            "UPDATE wishlist_dataset_histories SET spvp_status = %s, spvp_error = %s WHERE id = %s",
+            (int(new), error, row["id"]),
+        )
+        cur.execute(
+            "INSERT INTO wishlist_dataset_status_changes (wishlist_dataset_history_id, dataset_id, field, "
+            "old_value, new_value, reason, changed_by) VALUES (%s, %s, 'spvp_status', %s, %s, %s, %s)",
+            (row["id"], dataset_id, old, int(new), reason[:1000], changed_by[:255]),
+        )
+    return StatusChange(dataset_id, old, int(new), reason, changed_by)
 
 
 def requeue_completed(gb_conn, dataset_ids: Iterable[int]) -> int:

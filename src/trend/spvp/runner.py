@@ -1,16 +1,29 @@
 """The incremental SPVP run for one dataset: ``run(spark, dataset_id, config)``.
 
+SPVP works on datasets' sentences (``ds_analyzer.review_sentences WHERE dataset_id = ?``), never
+on the whole analyzer_v2 table: a product outside the category's datasets is never read.
+
+``specific_viewpoints.last_object_id`` (per viewpoint) keeps its meaning for progress, resume and
+manual reset: every sentence with an id at or below it, of every dataset that *joined* the
+category (``spvp_dataset_joins``), has been processed for that viewpoint.
+
 1. PROCESSING on the history (or skip / refuse, see progress.start).
-2. Scope: the dataset's category and the largest sentence id of its products
-   (the high-water mark). The category's viewpoints process the sentence stream
-   (low, high] where low = min(last_object_id): the watermark is per category, so
-   the stream is not filtered by product; sentences of other products in the
-   range are mapped too and never skipped.
-3. Spark scores the range offline; the driver takes it in id order, in batches,
-   lets the router send uncertain sentences to the LLM, and commits each batch
-   (mappings + last_object_id) in one transaction.
-4. COMPLETED when every viewpoint reached the high-water mark; FAILED with the
-   error code and reason on any error (committed batches stay committed).
+2. Scope: the dataset's category, its sentences' high-water mark, the joined datasets.
+3. Joining (first run of a dataset): its own sentences at or below the watermark that no joined
+   dataset holds are mapped (``commit_backfill``, no watermark moves); then it joins.
+4. Stream: the joined datasets' sentences in (low, high] where low = min(last_object_id) and high
+   = this dataset's high-water mark, scored offline by Spark, taken in id order on the driver in
+   batches, uncertain ones routed to the LLM, each batch committed with the watermark (one
+   transaction). Sentences of other joined datasets in the range are mapped too (they keep the
+   watermark's meaning); a crash loses at most the batch in flight, a rerun resumes.
+5. COMPLETED when every viewpoint reached the high-water mark; FAILED with the error code and
+   reason on any error (committed batches stay committed).
+
+Two datasets sharing a category: the mappings are per (category, sentence, viewpoint), so a
+sentence both datasets hold is mapped once. When B joins after A moved the watermark to W, B's
+own sentences at or below W that A does not hold are backfilled first; its sentences above W are
+streamed together with A's. A manual reset to R drops mappings above R and sets the watermarks to
+R: every joined dataset's sentences above R are mapped again by the next run of any of them.
 """
 
 from __future__ import annotations
@@ -49,6 +62,7 @@ class RunReport:
     sentences: int = 0
     batches: int = 0
     mappings: int = 0
+    backfilled: int = 0  # sentences of a joining dataset at or below the watermark
     seconds: float = 0.0  # the whole run
     stream_seconds: float = 0.0  # Spark read + scoring + routing + commits (no model loading)
     routing: RoutingStats = field(default_factory=RoutingStats)
@@ -112,46 +126,86 @@ def run(
         gb.close()
 
 
+class _Mapper:
+    """The offline model, the LLM router and the Spark reader for one run (built only when needed)."""
+
+    def __init__(self, spark, dbs: Databases, category, config: SpvpConfig, encode, report: RunReport):
+        self.spark, self.dbs, self.category, self.config = spark, dbs, category, config
+        self.model = offline.fit(category, encode, config.offline)
+        llm = build_llm(config, category)
+        self.router = Router(category.ordinals, llm, config.route, config.on_invalid_output)
+        report.routing, report.usage = self.router.stats, getattr(llm, "usage", None)
+
+    def batches(self, sentences_sql: str, low: int, high: int) -> Iterator[tuple[list, list[Mapping]]]:
+        from trend.spvp.spark_source import scored_in_order
+
+        rows = scored_in_order(self.spark, self.dbs, self.model, sentences_sql, low, high, self.config.jdbc_partitions)
+        for batch in _batches(rows, self.config.batch_size):
+            yield batch, _resolve(self.router, self.category.ordinals, batch)
+
+
 def _map(spark, dataset_id: int, config: SpvpConfig, dbs: Databases, encode) -> RunReport:
     started = time.perf_counter()
-    ds, analyzer = dbs.connect("ds_analyzer"), dbs.connect("analyzer_v2")
+    ds = dbs.connect("ds_analyzer")
     try:
-        scope = progress.load_scope(ds, analyzer, dataset_id)
+        scope = progress.load_scope(ds, dataset_id)
         try:
             category = load_category(ds, scope.category_id)
         except UnknownCategory as exc:
             raise SpvpFailure(ErrorCode.MALFORMED_SETTINGS, f"dataset {dataset_id}: {exc}") from None
         last_ids = {v.ordinal: v.last_object_id for v in category.viewpoints}
-        low, high = min(last_ids.values()), scope.high_water
-        report = RunReport(dataset_id, "completed", category.id, low, high)
-        if low < high:
-            progress.check_embeddings(analyzer, low, high, embeddings.DIMENSION)
-            model = offline.fit(category, encode, config.offline)
-            llm = build_llm(config, category)
-            router = Router(category.ordinals, llm, config.route, config.on_invalid_output)
-            report.routing, report.usage = router.stats, getattr(llm, "usage", None)
-            from trend.spvp.spark_source import scored_in_order
-
-            stream_started = time.perf_counter()
-            rows = scored_in_order(spark, dbs, model, low, high, config.jdbc_partitions)
-            for batch in _batches(rows, config.batch_size):
-                mappings = _resolve(router, category.ordinals, batch)
-                ds.ping(True)
-                last_ids = progress.commit_batch(ds, category.stored_id, last_ids, batch[-1]["sentence_id"], mappings)
-                report.batches += 1
-                report.sentences += len(batch)
-                report.mappings += len(mappings)
-                if config.fail_after_batches is not None and report.batches >= config.fail_after_batches:
-                    raise InjectedFailure(f"injected failure after {report.batches} committed batches")
-            # Every sentence up to the high-water mark has been seen (the range may end in a gap).
-            last_ids = progress.commit_batch(ds, category.stored_id, last_ids, high, [])
-            report.stream_seconds = time.perf_counter() - stream_started
-        report.status = "completed" if min(last_ids.values()) >= high else "incomplete"
+        category_id = category.stored_id
+        report = RunReport(dataset_id, "completed", category_id, min(last_ids.values()), scope.high_water)
+        ds_db = dbs.name("ds_analyzer")
+        backfill_sql = None
+        if not scope.joined and max(last_ids.values()) > 0:
+            backfill_sql = progress.dataset_sentences_sql(
+                ds_db, [dataset_id], scope.joined_datasets, max(last_ids.values())
+            )
+        stream_sql = progress.dataset_sentences_sql(ds_db, scope.stream_datasets)
+        mapper = None
+        if backfill_sql or report.low < report.high_water:
+            for sql in filter(None, (backfill_sql, stream_sql)):
+                progress.check_embeddings(ds, dbs.name("analyzer_v2"), sql, embeddings.DIMENSION)
+            mapper = _Mapper(spark, dbs, category, config, encode, report)
+        if backfill_sql and mapper:
+            report.backfilled = _backfill(mapper, ds, category_id, last_ids, backfill_sql)
+        progress.mark_joined(ds, dataset_id, category_id)
+        if mapper and report.low < report.high_water:
+            last_ids = _stream(mapper, ds, category_id, last_ids, stream_sql, report, config)
+        report.status = "completed" if min(last_ids.values()) >= report.high_water else "incomplete"
         report.seconds = time.perf_counter() - started
         return report
     finally:
         ds.close()
-        analyzer.close()
+
+
+def _backfill(mapper: _Mapper, ds, category_id: int, last_ids: dict[int, int], sentences_sql: str) -> int:
+    """A joining dataset's own sentences at or below the watermark that no joined dataset holds."""
+    done = 0
+    for batch, mappings in mapper.batches(sentences_sql, 0, max(last_ids.values())):
+        ds.ping(True)
+        progress.commit_backfill(ds, category_id, last_ids, mappings)
+        done += len(batch)
+    log.info("category %s: backfilled %d sentences of a joining dataset", category_id, done)
+    return done
+
+
+def _stream(mapper: _Mapper, ds, category_id: int, last_ids, sentences_sql: str, report: RunReport, config):
+    """The joined datasets' sentences in (low, high], in id order, one committed batch at a time."""
+    stream_started = time.perf_counter()
+    for batch, mappings in mapper.batches(sentences_sql, report.low, report.high_water):
+        ds.ping(True)
+        last_ids = progress.commit_batch(ds, category_id, last_ids, batch[-1]["sentence_id"], mappings)
+        report.batches += 1
+        report.sentences += len(batch)
+        report.mappings += len(mappings)
+        if config.fail_after_batches is not None and report.batches >= config.fail_after_batches:
+            raise InjectedFailure(f"injected failure after {report.batches} committed batches")
+    # Every sentence up to the high-water mark has been seen (the range may end in a gap).
+    last_ids = progress.commit_batch(ds, category_id, last_ids, report.high_water, [])
+    report.stream_seconds = time.perf_counter() - stream_started
+    return last_ids
 
 
 def _resolve(router: Router, ordinals: Sequence[int], batch: list) -> list[Mapping]:

@@ -1,5 +1,5 @@
-"""Spark side of the job: read the sentence range over JDBC (partitioned by id),
-score it with the offline model in mapInPandas, and stream it to the driver in id order."""
+"""Spark side of the job: read a dataset's sentences in an id range over JDBC (partitioned by id),
+score them with the offline model in mapInPandas, and stream them to the driver in id order."""
 
 from __future__ import annotations
 
@@ -26,28 +26,28 @@ def _reader(spark, dbs: Databases, logical: str):
     return spark.read.format("jdbc").options(**jdbc_options(dbs.jdbc_url(logical), s.user, s.password))
 
 
-def read_sentences(spark, dbs: Databases, low: int, high: int, partitions: int):
-    """Sentences with low < id <= high, with their product's mall_product_id."""
-    sentences = (
+def read_sentences(spark, dbs: Databases, sentences_sql: str, low: int, high: int, partitions: int):
+    """Sentences whose id ``sentences_sql`` selects, with low < id <= high, and their product's mall_product_id.
+
+    ``sentences_sql`` (trend.spvp.progress.dataset_sentences_sql) names the datasets' sentences
+    in ds_analyzer; text and embedding come from analyzer_v2 on the same server.
+    """
+    query = (
+        "(SELECT s.id, s.sentence AS text, s.embedding, COALESCE(p.mall_product_id, CONCAT('#', p.id)) "
+        "AS mall_product_id FROM review_sentences s JOIN reviews r ON r.id = s.review_id "
+        f"JOIN products p ON p.id = r.product_id WHERE s.id IN ({sentences_sql}) "
+        f"AND s.id > {int(low)} AND s.id <= {int(high)}) AS s"
+    )
+    return (
         _reader(spark, dbs, "analyzer_v2")
-        .option("dbtable", "review_sentences")
-        .option("customSchema", "id LONG, product_id LONG")
+        .option("dbtable", query)
+        .option("customSchema", "id LONG")
         .option("partitionColumn", "id")
         .option("lowerBound", str(int(low) + 1))
         .option("upperBound", str(int(high) + 1))
         .option("numPartitions", str(max(1, partitions)))
         .load()
-        .where(f"id > {int(low)} AND id <= {int(high)}")
-        .select("id", "product_id", "text", "embedding")
     )
-    products = (
-        _reader(spark, dbs, "analyzer_v2")
-        .option("dbtable", "products")
-        .option("customSchema", "id LONG")
-        .load()
-        .selectExpr("id AS product_id", "mall_product_id")
-    )
-    return sentences.join(products.hint("broadcast"), "product_id")
 
 
 def score_partitions(model: OfflineModel):
@@ -78,15 +78,17 @@ def score_partitions(model: OfflineModel):
     return score
 
 
-def scored_in_order(spark, dbs: Databases, model: OfflineModel, low: int, high: int, partitions: int) -> Iterator:
+def scored_in_order(
+    spark, dbs: Databases, model: OfflineModel, sentences_sql: str, low: int, high: int, partitions: int
+) -> Iterator:
     """Rows (sentence_id, mall_product_id, text, scores, labels, uncertain) in id order.
 
-    JDBC partitions are consecutive id ranges (partitionColumn=id) and the broadcast
-    join and mapInPandas keep partitions as they are, so sorting within partitions and
+    JDBC partitions are consecutive id ranges (partitionColumn=id) and mapInPandas keeps
+    partitions as they are, so sorting within partitions and
     fetching partitions in index order yields global id order without a shuffle.
     ``in_id_order`` checks it on the driver anyway.
     """
-    scored = read_sentences(spark, dbs, low, high, partitions).mapInPandas(
+    scored = read_sentences(spark, dbs, sentences_sql, low, high, partitions).mapInPandas(
         score_partitions(model), schema=SCORED_SCHEMA
     )
     return in_id_order(scored.sortWithinPartitions("sentence_id").toLocalIterator(prefetchPartitions=True))

@@ -146,7 +146,7 @@ def save_category(conn, category: ViewpointCategory) -> int:
     """
     with transaction(conn) as cur:
         cur.execute(
-            "INSERT INTO viewpoint_categories (name, description) VALUES (%s, %s) "
+            "INSERT INTO viewpoint_categories (category_name, description) VALUES (%s, %s) "
             "ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), description = VALUES(description)",
             (category.name, category.description or None),
         )
@@ -180,8 +180,10 @@ def load_category(conn, category_id: int | None = None, name: str | None = None)
     """Read a category with its viewpoints (and their last_object_id) by id or name."""
     if category_id is None and name is None:
         raise ValueError("give a category id or name")
-    where, param = ("id = %s", category_id) if category_id is not None else ("name = %s", name)
-    rows = fetch_all(conn, f"SELECT id, name, description FROM viewpoint_categories WHERE {where}", (param,))
+    where, param = ("id = %s", category_id) if category_id is not None else ("category_name = %s", name)
+    rows = fetch_all(
+        conn, f"SELECT id, category_name AS name, description FROM viewpoint_categories WHERE {where}", (param,)
+    )
     if not rows:
         raise UnknownCategory(f"viewpoint category {category_id if category_id is not None else name!r} not found")
     head = rows[0]
@@ -214,26 +216,24 @@ def load_category(conn, category_id: int | None = None, name: str | None = None)
 
 @dataclass(frozen=True)
 class CategoryAssignment:
-    wishlist_id: int
+    wishlist_id: int  # gb_console.wishlist_to_groups.id
     category_id: int
-    groups: int  # wishlist_to_groups rows of the wishlist, all now on this category
+    groups: int  # wishlist_to_groups rows now on this category (1: a wishlist is one row)
     datasets: int  # datasets of the wishlist created without a category that got this one
 
 
 def check_wishlist(conn, wishlist_id: int) -> int:
-    """Number of groups the wishlist belongs to; UnknownWishlist when none."""
+    """1 when the wishlist (a wishlist_to_groups row) exists; UnknownWishlist when not."""
     rows = fetch_all(
-        conn,
-        f"SELECT COUNT(*) AS n FROM {table('gb_console', 'wishlist_to_groups')} WHERE wishlist_id = %s",
-        (wishlist_id,),
+        conn, f"SELECT COUNT(*) AS n FROM {table('gb_console', 'wishlist_to_groups')} WHERE id = %s", (wishlist_id,)
     )
     if not rows[0]["n"]:
-        raise UnknownWishlist(f"wishlist {wishlist_id} belongs to no group (wishlist_to_groups): nothing to assign")
+        raise UnknownWishlist(f"wishlist {wishlist_id} does not exist (wishlist_to_groups): nothing to assign")
     return int(rows[0]["n"])
 
 
 def assign_to_wishlist(conn, wishlist_id: int, category_id: int) -> CategoryAssignment:
-    """Give every group of a wishlist this viewpoint category, in one transaction.
+    """Give a wishlist this viewpoint category, in one transaction.
 
     dataset_create copies ``wishlist_to_groups.viewpoint_category_id`` into each dataset it
     creates. Datasets of the wishlist created earlier without a category get it too (SPVP
@@ -245,20 +245,19 @@ def assign_to_wishlist(conn, wishlist_id: int, category_id: int) -> CategoryAssi
         if cur.fetchone() is None:
             raise UnknownCategory(f"viewpoint category {category_id} not found")
         cur.execute(
-            f"SELECT id FROM {table('gb_console', 'wishlist_to_groups')} WHERE wishlist_id = %s FOR UPDATE",
-            (wishlist_id,),
+            f"SELECT id FROM {table('gb_console', 'wishlist_to_groups')} WHERE id = %s FOR UPDATE", (wishlist_id,)
         )
         groups = len(cur.fetchall())
         if not groups:
-            raise UnknownWishlist(f"wishlist {wishlist_id} belongs to no group (wishlist_to_groups): nothing to assign")
+            raise UnknownWishlist(f"wishlist {wishlist_id} does not exist (wishlist_to_groups): nothing to assign")
         cur.execute(
-            f"UPDATE {table('gb_console', 'wishlist_to_groups')} SET viewpoint_category_id = %s WHERE wishlist_id = %s",
+            f"UPDATE {table('gb_console', 'wishlist_to_groups')} SET viewpoint_category_id = %s WHERE id = %s",
             (category_id, wishlist_id),
         )
         cur.execute(
             f"UPDATE {table('ds_analyzer', 'datasets')} d "
             f"JOIN {table('gb_console', 'wishlist_dataset_histories')} h ON h.dataset_id = d.id "
-            "SET d.viewpoint_category_id = %s WHERE h.wishlist_id = %s AND d.viewpoint_category_id IS NULL",
+            "SET d.viewpoint_category_id = %s WHERE h.wishlist_to_group_id = %s AND d.viewpoint_category_id IS NULL",
             (category_id, wishlist_id),
         )
         datasets = cur.rowcount

@@ -34,7 +34,7 @@ class DatasetFilter:
             clauses.append("d.status = %s")
             params.append(self.status)
         if self.wishlist_id is not None:
-            clauses.append("h.wishlist_id = %s")
+            clauses.append("h.wishlist_to_group_id = %s")
             params.append(self.wishlist_id)
         if self.dataset_id is not None:
             clauses.append("d.id = %s")
@@ -94,11 +94,11 @@ def _select(where: str) -> str:
     return f"""
         SELECT d.id, d.name, d.group_id, d.viewpoint_category_id, d.status, d.progress, d.error_code,
                d.error_message, d.created_at, d.started_at, d.finished_at, d.updated_at,
-               h.wishlist_id, h.status AS history_status, h.spvp_status, h.spvp_error, w.wishlist_name
+               h.wishlist_to_group_id AS wishlist_id, h.status AS history_status, h.spvp_status, h.spvp_error,
+               w.name AS wishlist_name
         FROM datasets d
         LEFT JOIN {table("gb_console", "wishlist_dataset_histories")} h ON h.dataset_id = d.id
-        LEFT JOIN {table("gb_console", "wishlist_to_groups")} w
-               ON w.wishlist_id = h.wishlist_id AND w.group_id = h.group_id
+        LEFT JOIN {table("gb_console", "wishlist_to_groups")} w ON w.id = h.wishlist_to_group_id
         WHERE {where}"""
 
 
@@ -144,11 +144,10 @@ def wishlists(conn, limit: int = 500) -> list[dict]:
     """Wishlists that have datasets, for the filter."""
     rows = fetch_all(
         conn,
-        f"""SELECT h.wishlist_id, MAX(w.wishlist_name) AS name, COUNT(*) AS datasets
+        f"""SELECT h.wishlist_to_group_id AS wishlist_id, MAX(w.name) AS name, COUNT(*) AS datasets
             FROM {table("gb_console", "wishlist_dataset_histories")} h
-            LEFT JOIN {table("gb_console", "wishlist_to_groups")} w
-                   ON w.wishlist_id = h.wishlist_id AND w.group_id = h.group_id
-            GROUP BY h.wishlist_id ORDER BY h.wishlist_id LIMIT %s""",
+            LEFT JOIN {table("gb_console", "wishlist_to_groups")} w ON w.id = h.wishlist_to_group_id
+            GROUP BY h.wishlist_to_group_id ORDER BY h.wishlist_to_group_id LIMIT %s""",
         [limit],
     )
     return [{"wishlist_id": r["wishlist_id"], "name": r["name"], "datasets": int(r["datasets"])} for r in rows]

@@ -37,9 +37,9 @@ def products(conn, dataset_id: int, page: int = 1, page_size: int = 50) -> dict:
     page_size = min(max(1, page_size), MAX_PRODUCTS_PAGE)
     rows = fetch_all(
         conn,
-        """SELECT product_id, mall_id, mall_product_id, name, review_count, sentence_count,
+        """SELECT crawler_product_id AS product_id, mall_id, mall_product_id, name, review_count, sentence_count,
                   average_rating, sentiment_score
-           FROM products WHERE dataset_id = %s ORDER BY sentence_count DESC, product_id LIMIT %s OFFSET %s""",
+           FROM products WHERE dataset_id = %s ORDER BY sentence_count DESC, crawler_product_id LIMIT %s OFFSET %s""",
         [dataset_id, page_size, (max(1, page) - 1) * page_size],
     )
     total = fetch_all(conn, "SELECT COUNT(*) AS n FROM products WHERE dataset_id = %s", [dataset_id])[0]["n"]
@@ -76,7 +76,7 @@ def _examples(conn, dataset_id: int, cluster_id: int, limit: int) -> list[dict]:
     by_sentiment = [
         fetch_all(
             conn,
-            f"""SELECT rs.sentence_id, rs.product_id, rs.sentiment, t.text
+            f"""SELECT rs.sentence_id, rs.product_id, rs.sentiment, t.sentence AS text
                 FROM review_sentences rs JOIN {table("analyzer_v2", "review_sentences")} t ON t.id = rs.sentence_id
                 WHERE rs.dataset_id = %s AND rs.cluster_id = %s AND rs.is_noise = 0 AND rs.sentiment = %s
                 LIMIT %s""",
@@ -137,7 +137,9 @@ def sentiment_by_product(conn, dataset_id: int, limit: int = MAX_PRODUCTS_PAGE) 
             counts["score_sum"] += float(r["s"] or 0.0)
     names = {
         r["product_id"]: r["name"]
-        for r in fetch_all(conn, "SELECT product_id, name FROM products WHERE dataset_id = %s", [dataset_id])
+        for r in fetch_all(
+            conn, "SELECT crawler_product_id AS product_id, name FROM products WHERE dataset_id = %s", [dataset_id]
+        )
     }
     out = [{"product_id": pid, "name": names.get(pid)} | _finish(c) for pid, c in per.items()]
     return sorted(out, key=lambda p: (-p["total"], p["product_id"]))[:limit]
@@ -171,9 +173,10 @@ def neighbours(conn, dataset_id: int, top: int = 5, limit: int = MAX_PRODUCTS_PA
     """For each product (by sentence count), its ``top`` most similar products."""
     rows = fetch_all(
         conn,
-        """SELECT s.product_id, s.similar_product_id, s.score, s.rank_no, s.method, p.name AS similar_name
+        """SELECT s.product_id, s.similar_product_id, s.similarity_score AS score, s.rank_no, s.method,
+                  p.name AS similar_name
            FROM product_similarities s
-           LEFT JOIN products p ON p.dataset_id = s.dataset_id AND p.product_id = s.similar_product_id
+           LEFT JOIN products p ON p.dataset_id = s.dataset_id AND p.crawler_product_id = s.similar_product_id
            WHERE s.dataset_id = %s AND s.rank_no <= %s ORDER BY s.product_id, s.rank_no""",
         [dataset_id, top],
     )

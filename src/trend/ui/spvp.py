@@ -16,7 +16,7 @@ MAX_EXAMPLES = 20
 def _category(conn, dataset_id: int) -> dict | None:
     rows = fetch_all(
         conn,
-        """SELECT c.id, c.name, c.description FROM datasets d
+        """SELECT c.id, c.category_name AS name, c.description FROM datasets d
            JOIN viewpoint_categories c ON c.id = d.viewpoint_category_id WHERE d.id = %s""",
         [dataset_id],
     )
@@ -36,8 +36,8 @@ def heatmap(conn, dataset_id: int, max_products: int = MAX_PRODUCTS) -> dict:
     )
     products = fetch_all(
         conn,
-        """SELECT product_id, mall_product_id, name, sentence_count FROM products WHERE dataset_id = %s
-           ORDER BY sentence_count DESC, product_id LIMIT %s""",
+        """SELECT crawler_product_id AS product_id, mall_product_id, name, sentence_count FROM products
+           WHERE dataset_id = %s ORDER BY sentence_count DESC, crawler_product_id LIMIT %s""",
         [dataset_id, max_products],
     )
     total = fetch_all(conn, "SELECT COUNT(*) AS n FROM products WHERE dataset_id = %s", [dataset_id])[0]["n"]
@@ -46,13 +46,13 @@ def heatmap(conn, dataset_id: int, max_products: int = MAX_PRODUCTS) -> dict:
         marks = ", ".join(["%s"] * len(products))
         cells = fetch_all(
             conn,
-            f"""SELECT sp.viewpoint_ordinal_number AS ordinal, p.product_id, COUNT(*) AS sentences
+            f"""SELECT sp.viewpoint_ordinal_number AS ordinal, p.crawler_product_id AS product_id, COUNT(*) AS sentences
                 FROM products p
                 JOIN review_sentence_spvp sp
                      ON sp.viewpoint_category_id = %s AND sp.mall_product_id = p.mall_product_id
                 JOIN review_sentences rs ON rs.dataset_id = p.dataset_id AND rs.sentence_id = sp.sentence_id
-                WHERE p.dataset_id = %s AND p.product_id IN ({marks})
-                GROUP BY sp.viewpoint_ordinal_number, p.product_id""",
+                WHERE p.dataset_id = %s AND p.crawler_product_id IN ({marks})
+                GROUP BY sp.viewpoint_ordinal_number, p.crawler_product_id""",
             [category["id"], dataset_id, *[p["product_id"] for p in products]],
         )
     per_product = {p["product_id"]: p["sentence_count"] for p in products}
@@ -73,9 +73,9 @@ def cell_examples(conn, dataset_id: int, ordinal: int, product_id: int, limit: i
     limit = min(max(1, limit), MAX_EXAMPLES)
     return fetch_all(
         conn,
-        f"""SELECT sp.sentence_id, sp.score, sp.backend, t.text
+        f"""SELECT sp.sentence_id, sp.score, sp.backend, t.sentence AS text
             FROM datasets d
-            JOIN products p ON p.dataset_id = d.id AND p.product_id = %s
+            JOIN products p ON p.dataset_id = d.id AND p.crawler_product_id = %s
             JOIN review_sentence_spvp sp ON sp.viewpoint_category_id = d.viewpoint_category_id
                  AND sp.mall_product_id = p.mall_product_id AND sp.viewpoint_ordinal_number = %s
             JOIN review_sentences rs ON rs.dataset_id = d.id AND rs.sentence_id = sp.sentence_id

@@ -10,7 +10,7 @@ import time
 os.environ.setdefault("TP_DB_PREFIX", f"bench{os.getpid()}_")
 
 from trend import schema
-from trend.crawl.claims import claim_new_items, record_outcomes
+from trend.crawl.claims import claim_items, record_outcomes
 from trend.crawl.items import CrawlOutcome
 from trend.crawl.local_source import MarketplaceDump, crawl_all_reviews
 from trend.db import connect, table
@@ -21,10 +21,14 @@ def _claims(items: int, workers: int, batch: int) -> None:
     conn = connect()
     cur = conn.cursor()
     cur.execute(f"TRUNCATE {table('gb_console', 'summary_wishlist_products')}")
+    cur.execute(
+        f"INSERT INTO {table('gb_console', 'wishlist_to_groups')} (name, group_id, status) VALUES ('bench', 1, 1)"
+    )
+    wishlist = cur.lastrowid
     cur.executemany(
         f"INSERT INTO {table('gb_console', 'summary_wishlist_products')} "
-        "(wishlist_id, mall_id, mall_product_id) VALUES (1, 99, %s)",
-        [(f"P{i}",) for i in range(items)],
+        "(wishlist_to_group_id, input, input_type, mall_id) VALUES (%s, %s, 1, 99)",
+        [(wishlist, f"P{i}") for i in range(items)],
     )
     conn.commit()
     conn.close()
@@ -33,7 +37,7 @@ def _claims(items: int, workers: int, batch: int) -> None:
     def worker():
         c = connect("gb_console")
         while True:
-            got = claim_new_items(c, limit_per_kind=batch).claimed
+            got = claim_items(c, limit_per_kind=batch).claimed
             if not got:
                 break
             record_outcomes(c, [CrawlOutcome.success(i, []) for i in got])

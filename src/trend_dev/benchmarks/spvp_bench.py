@@ -32,23 +32,15 @@ def _load(market, encode) -> None:
                 pid = cur.lastrowid
                 for r in market.reviews_of(p.mall_product_id):
                     cur.execute(
-                        "INSERT INTO reviews (product_id, mall_id, mall_review_id, body) VALUES (%s, %s, %s, %s)",
-                        (pid, r.mall_id, r.mall_review_id, r.body),
+                        "INSERT INTO reviews (product_id, mall_id, mall_review_id, content) VALUES (%s, %s, %s, %s)",
+                        (pid, r.mall_id, r.mall_review_id, r.content),
                     )
                     rid = cur.lastrowid
                     cur.executemany(
-                        "INSERT INTO review_sentences (review_id, product_id, sentence_index, text, embedding, "
-                        "embedding_model, embedding_dim) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        "INSERT INTO review_sentences (review_id, sentence_index, sentence, embedding, "
+                        "embedding_model) VALUES (%s, %s, %s, %s, %s)",
                         [
-                            (
-                                rid,
-                                pid,
-                                i,
-                                s.text,
-                                embeddings.to_blob(vector[s.text]),
-                                embeddings.MODEL_NAME,
-                                embeddings.DIMENSION,
-                            )
+                            (rid, i, s.text, embeddings.to_blob(vector[s.text]), embeddings.MODEL_NAME)
                             for i, s in enumerate(r.sentences)
                         ],
                     )
@@ -81,7 +73,7 @@ def _bench() -> None:
     from trend.spvp.settings import SpvpConfig
     from trend.spvp.viewpoints import read_file, save_category
     from trend.status import SpvpStatus
-    from trend_dev import synthetic
+    from trend_dev import analysed, synthetic
 
     schema.drop_databases()
     schema.migrate()
@@ -99,12 +91,12 @@ def _bench() -> None:
             (category, json.dumps({"product_ids": product_ids})),
         )
         dataset = cur.lastrowid
+        analysed.publish_sentences(cur, dataset, product_ids)
     gb = connect("gb_console")
     with transaction(gb) as cur:
         cur.execute(
-            "INSERT INTO wishlist_dataset_histories (wishlist_id, group_id, dataset_id, snapshot_key, "
-            "spvp_status) VALUES (1, 1, %s, %s, %s)",
-            (dataset, "b" * 64, int(SpvpStatus.PROCESSING)),
+            "INSERT INTO wishlist_dataset_histories (wishlist_to_group_id, dataset_id, spvp_status) VALUES (1, %s, %s)",
+            (dataset, int(SpvpStatus.PROCESSING)),
         )
 
     spark = build_session("spvp-bench", master="local[2]", shuffle_partitions=2)
