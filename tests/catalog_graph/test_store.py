@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 from gremlin_python.process.traversal import Cardinality
 
-from trend.catalog_graph.store import Semantics, open_embedded, open_file, open_neptune_emulation
+from trend.catalog_graph.store import (
+    GraphStore,
+    Semantics,
+    bytecode_steps,
+    open_embedded,
+    open_file,
+    open_neptune_emulation,
+)
 
 
 def test_unqualified_property_adds_a_value_on_neptune_and_replaces_on_gremlite(tmp_path):
@@ -50,3 +57,48 @@ def test_open_file_picks_the_semantics(tmp_path, monkeypatch):
     assert open_file(tmp_path / "b.sqlite", "gremlite").semantics is Semantics.GREMLITE
     with pytest.raises(ValueError):
         open_file(tmp_path / "c.sqlite", "remote")
+
+
+class _Recording(GraphStore):
+    def __init__(self, inner: GraphStore):
+        super().__init__(inner.g, inner.remote, inner.semantics)
+        self.traversals: list = []
+
+    def run(self, t):
+        self.traversals.append(t.bytecode)
+        return super().run(t)
+
+
+def test_traversals_start_from_indexed_lookups(tmp_path):
+    """Every traversal of a change and its recompute starts at a vertex id or an equality /
+    within look-up on an indexed key — never a scan or a TextP prefix."""
+    from trend.catalog_graph import operations as ops
+    from trend.catalog_graph.model import NodeSettings
+    from trend.catalog_graph.recompute import process_message
+
+    from tests.catalog_graph.conftest import T0, eq
+
+    inner = open_embedded(tmp_path / "g.sqlite")
+    store = _Recording(inner)
+    msgs = [ops.create_catalog(store, "c", NodeSettings.root("product", eq("a", 1), ("p",)), "u", at=T0)]
+    msgs.append(ops.add_category_node(store, msgs[0].node_id, "1", NodeSettings(), "u", at=T0 + 1))
+    msgs.append(ops.add_category_node(store, msgs[1].node_id, "2", NodeSettings(), "u", at=T0 + 2))
+    msgs.append(
+        ops.change_settings(store, msgs[1].node_id, NodeSettings(filter=eq("b", 1), filter_mode="none"), "u", at=T0 + 3)
+    )
+    msgs.append(ops.set_enabled(store, msgs[2].node_id, False, "u", at=T0 + 4))
+    for msg in msgs:
+        process_message(store, msg)
+    indexed = {"uid", "parentNodeId", "catalogId", "categoryId", "nodeId", "clock"}
+    assert len(store.traversals) > 20
+    for bytecode in store.traversals:
+        steps = bytecode.step_instructions
+        text = repr(bytecode_steps(bytecode))
+        assert "TextP" not in text and "starting_with" not in text and "startingWith" not in text
+        if steps[0][0] == "addV":
+            continue  # a new catalog: no look-up at all
+        assert steps[0][0] == "V", text
+        if len(steps[0]) == 1:  # V() then has(label?, key, value|within)
+            assert steps[1][0] in ("has", "hasLabel"), text
+            assert steps[1][-2] in indexed or steps[1][0] == "hasLabel", text
+    inner.close()

@@ -49,10 +49,8 @@ from trend.catalog_graph.vertex import (
     PARENT,
     PATH,
     SETTINGS,
-    TOGGLE,
     UID,
     settings_json,
-    toggle_json,
 )
 
 IMPORT_NAMESPACE = uuid.UUID("5b0c7f4e-3d0a-4b53-9a52-6c1f3f0b2a11")
@@ -232,7 +230,6 @@ def _write_batch(store, plan: _Plan, batch: Sequence[NewNode], catalog_vid, cate
             (PATH, json.dumps(plan.paths[node_id])),
             (CREATED_AT, at),
             (SETTINGS, settings_json(at, settings_uid, node.settings)),
-            (TOGGLE, toggle_json(at, True)),
             (DERIVED, ""),
         ]
         t = t.V(category_vids[node.category_id]).as_(f"c{i}")

@@ -357,3 +357,4 @@ class DerivedState:
     frontier: tuple[tuple[str, str], ...] = ()
     combined: str | None = None
     toggled_at: int = 0  # timestamp of the enable/disable event ``enabled`` reflects
+    size: int = 1  # nodes in the subtree, the node included (sizes the reads of later recomputes)

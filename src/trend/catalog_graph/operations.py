@@ -27,6 +27,7 @@ from trend.catalog_graph.model import (
     CategoryCycleError,
     EdgeIds,
     EdgeLabel,
+    InvalidIdError,
     InvalidSettingsError,
     InvalidTimestampError,
     NodeNotFoundError,
@@ -120,7 +121,6 @@ def _node_properties(node_id, catalog_id, category_id, parent: NodeRow, at, sett
         (PATH, _path_json(parent)),
         (CREATED_AT, at),
         (SETTINGS, settings_json(at, settings_uid, settings)),
-        (TOGGLE, toggle_json(at, True)),
         (DERIVED, ""),
     ]
 
@@ -173,7 +173,7 @@ def add_category_node(
     ``node_uuid`` (e.g. a request id) to make a retried add return the node it created."""
     catalog_id, _ = parse_node_id(parent_node_id)
     check_id_part(category_id, "categoryId")
-    node_id = category_node_id(catalog_id, category_id, str(uuid.UUID(node_uuid)) if node_uuid else None)
+    node_id = category_node_id(catalog_id, category_id, _uuid(node_uuid) if node_uuid else None)
     if category_id == "0":
         raise InvalidSettingsError(node_id, "categoryId 0 is reserved for the catalog's own record")
     settings.validate(node_id)
@@ -196,6 +196,13 @@ def add_category_node(
     t = _add_settings(store, t, node_id, settings, settings_uid, at, user)
     _run_change(store, t.select("n").id_(), node_id)
     return RecomputeMessage(catalog_id, node_id, at, ChangeKind.NODE_ADDED)
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise InvalidIdError(str(value), "node_uuid must be a UUID") from None
 
 
 def _link_new_node(t, parent_id: str, node_id: str, category_id: str, at: int, user: str, p="p", n="n", c="c"):
@@ -294,8 +301,9 @@ def set_enabled(
     if at is not None:
         check_timestamp(at, node_id)
     node = read_node(store, node_id)
-    if node.toggle is not None and node.toggle.enabled == enabled:
-        return RecomputeMessage(catalog_id, node_id, node.toggle.timestamp, kind)
+    current, since = (node.toggle.enabled, node.toggle.timestamp) if node.toggle else (True, node.record.created_at)
+    if current == enabled:  # a new node is enabled by its creation edge
+        return RecomputeMessage(catalog_id, node_id, since, kind)
     parent = read_node(store, node.record.parent_id)
     catalog_vid, clock, at = _tick(store, catalog_id, at)
     edge = EdgeLabel.HAS_CHILD if enabled else EdgeLabel.HAS_DISABLED_CHILD

@@ -106,7 +106,8 @@ def _latest(items: Iterable, as_of: int | None):
 def with_combined(
     state: DerivedState, category_id: str | None, children: list[tuple[str, DerivedState]]
 ) -> DerivedState:
-    """``state`` with its group, frontier and combined root rebuilt from its enabled children."""
+    """``state`` with its group, frontier and combined root rebuilt from its enabled children
+    (and its subtree size from all of them)."""
     own = state.final.filter.digest
     group = {category_id} if category_id is not None else set()
     frontier: dict[str, str] = {}
@@ -120,7 +121,8 @@ def with_combined(
             frontier[child_id] = child.combined
     ordered = tuple(sorted(frontier.items()))
     root = build_blocks(state.final.filter, sorted(group), (r for _, r in ordered)).root
-    return replace(state, group=tuple(sorted(group)), frontier=ordered, combined=root)
+    size = 1 + sum(child.size for _, child in children)
+    return replace(state, group=tuple(sorted(group)), frontier=ordered, combined=root, size=size)
 
 
 def derive(

@@ -88,37 +88,60 @@ def read_path(store: GraphStore, snapshot: Snapshot) -> None:
 
 def read_subtree(store: GraphStore, snapshot: Snapshot, full: bool, expand_root: bool, max_nodes: int | None) -> None:
     """Level by level below the root. ``full``: everything (a rebuild). Otherwise all-none nodes
-    that have a stored state stay opaque. ``expand_root`` False: the root's children are read
-    but not expanded (a toggle changes nothing below the node). With ``max_nodes``, parents are
-    read in chunks sized to what is left of the budget; once it is spent, the parents whose
-    children were not read are deferred. The root's own children are always read, so every
-    message (and every follow-up) makes progress."""
-    frontier, first, expanded, read = [snapshot.root_id], True, 0, 0
+    that have a stored state stay opaque, and with ``expand_root`` False (a toggle) the root's
+    children are read but not expanded.
+
+    ``max_nodes`` bounds the nodes one message reads. The root's children are admitted by their
+    stored subtree size while the budget lasts; the others are deferred whole (a follow-up each,
+    which splits again if it is still too big). Below, parents are read in chunks sized to what
+    is left; if the budget runs out anyway (sizes not known yet), the parents whose children
+    were not read are deferred. The root's children are always read: every message progresses."""
+    budget = Budget(None if full else max_nodes)
+    frontier, first = [snapshot.root_id], True
     while frontier:
         next_frontier: list[str] = []
         while frontier:
-            if max_nodes is not None and not first and read >= max_nodes:
+            if not first and budget.spent():
                 _defer(snapshot, frontier + next_frontier)
                 return
-            size = WITHIN_CHUNK if max_nodes is None or first else _chunk_size(max_nodes - read, read, expanded)
+            size = budget.chunk()
             parents, frontier = frontier[:size], frontier[size:]
-            expanded += len(parents)
-            found = _read_children(store, snapshot, parents, full, first and not expand_root)
-            read += found[1]
-            next_frontier += found[0]
+            next_frontier += _read_children(store, snapshot, parents, full, first and not expand_root, budget, first)
         first, frontier = False, next_frontier
 
 
-def _chunk_size(budget_left: int, read: int, expanded: int) -> int:
-    """Parents to read next so that their children about fill what is left of the budget."""
-    children_per_parent = max(1.0, read / max(1, expanded))
-    return max(1, min(WITHIN_CHUNK, int(budget_left / children_per_parent)))
+@dataclass
+class Budget:
+    limit: int | None
+    read: int = 0
+    expanded: int = 0
+    admitted: int = 0
+
+    def spent(self) -> bool:
+        return self.limit is not None and self.read >= self.limit
+
+    def chunk(self) -> int:
+        """Parents to read next so that their children about fill what is left."""
+        if self.limit is None:
+            return WITHIN_CHUNK
+        children_per_parent = max(1.0, self.read / max(1, self.expanded))
+        return max(1, min(WITHIN_CHUNK, int(max(0, self.limit - self.read) / children_per_parent)))
+
+    def admit(self, row: NodeRow) -> bool:
+        """A child of the root: expand it if its stored subtree still fits (the first always)."""
+        size = row.state.size if row.state is not None else 1
+        if self.limit is not None and self.admitted > 0 and self.admitted + size > self.limit:
+            return False
+        self.admitted += size
+        return True
 
 
-def _read_children(store, snapshot: Snapshot, parents: list[str], full: bool, shallow: bool) -> tuple[list[str], int]:
-    """Read the parents' children; returns (those to expand next, how many were read)."""
-    expand = []
+def _read_children(store, snapshot: Snapshot, parents: list[str], full, shallow, budget: Budget, first) -> list[str]:
+    """Read the parents' children; returns those to expand next."""
+    expand, deferred = [], []
     children = _read_nodes(store, PARENT, parents)
+    budget.read += len(children)
+    budget.expanded += len(parents)
     for row in sorted(children, key=lambda r: r.node_id):
         settled = row.settings.settings.all_none or shallow
         if not full and row.state is not None and settled:
@@ -126,8 +149,12 @@ def _read_children(store, snapshot: Snapshot, parents: list[str], full: bool, sh
             snapshot.opaque[row.node_id] = OpaqueNode(row.node_id, row.record.parent_id, row.state)
             continue
         _add(snapshot, row)
-        expand.append(row.node_id)
-    return expand, len(children)
+        if first and not budget.admit(row):
+            deferred.append(row.node_id)
+        else:
+            expand.append(row.node_id)
+    _defer(snapshot, deferred)
+    return expand
 
 
 def _defer(snapshot: Snapshot, frontier: list[str]) -> None:

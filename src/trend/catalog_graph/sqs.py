@@ -53,8 +53,14 @@ def queue_url(client) -> str:
     return os.environ.get(QUEUE_URL_ENV) or client.get_queue_url(QueueName=DEFAULT_QUEUE_NAME)["QueueUrl"]
 
 
-def dlq_url_for(client, url: str) -> str:
-    return os.environ.get(DLQ_URL_ENV) or client.get_queue_url(QueueName=dlq_name(url.rsplit("/", 1)[-1]))["QueueUrl"]
+def dlq_url_for(client, url: str) -> str | None:
+    """``CATALOG_DLQ_URL``, else the queue's ``-dlq.fifo`` twin; None when there is none."""
+    if os.environ.get(DLQ_URL_ENV):
+        return os.environ[DLQ_URL_ENV]
+    try:
+        return client.get_queue_url(QueueName=dlq_name(url.rsplit("/", 1)[-1]))["QueueUrl"]
+    except client.exceptions.QueueDoesNotExist:
+        return None
 
 
 def publish(client, url: str, messages: Iterable[RecomputeMessage]) -> int:
@@ -151,6 +157,8 @@ def consume(
     result = ConsumeResult()
     blocked_groups: set[str] = set()
     dlq_url = dlq_url or dlq_url_for(client, url)
+    if dlq_url is None:
+        log.warning("no dead-letter queue for %s: messages that cannot succeed stay queued", url)
     while result.received < max_messages:
         response = client.receive_message(
             QueueUrl=url,
@@ -180,6 +188,10 @@ def _handle(client, url, dlq_url, store, sink, raw, message, result, blocked_gro
             store, message, sink, attempts, max_nodes, publish=lambda msgs: publish(client, url, msgs)
         )
     except NON_RETRYABLE as exc:
+        if dlq_url is None:  # nowhere to put it: leave it to the queue's redrive policy
+            log.error("recompute message %s cannot succeed and stays queued (no DLQ): %s", raw["MessageId"], exc)
+            result.failed.append(raw["MessageId"])
+            return
         log.error("recompute message %s cannot succeed, dead-lettered: %s", raw["MessageId"], exc)
         dead_letter(client, dlq_url, raw, exc)
         client.delete_message(QueueUrl=url, ReceiptHandle=raw["ReceiptHandle"])

@@ -5,8 +5,9 @@ Immutable: ``uid``, ``catalogId``, ``categoryId`` (categoryNode), ``parentNodeId
 
 Current truth, rewritten (single cardinality) by the same traversal that adds the history:
 ``settings`` (JSON: timestamp, settings vertex id, the settings) and ``toggle`` (JSON:
-timestamp, enabled) — so a recompute reads one vertex per node instead of the whole history,
-which keeps growing. The history itself (settings vertices, hasChild/hasDisabledChild edges)
+timestamp, enabled; absent until the first enable/disable after creation: a node is created
+enabled) — so a recompute reads one vertex per node instead of the whole history, which keeps
+growing. The history itself (settings vertices, hasChild/hasDisabledChild edges)
 is what as-of reads and rollbacks use. The catalogNode also holds ``clock``.
 
 Derived, written by recomputes: ``derived`` (JSON: the finals searchType / filter / requiredData,
@@ -57,6 +58,7 @@ def state_json(state: DerivedState, rev: int) -> str:
         "fr": [list(pair) for pair in state.frontier],
         "c": state.combined,
         "t": state.toggled_at,
+        "n": state.size,
     }
     return json.dumps(body, separators=(",", ":"))
 
@@ -68,7 +70,7 @@ def parse_state(text: str) -> tuple[DerivedState | None, int]:
     body = json.loads(text)
     final = FinalSettings(body["st"], Filter(body["f"]), tuple(body["rd"]))
     frontier = tuple((a, b) for a, b in body["fr"])
-    state = DerivedState(final, body["e"], body["v"], tuple(body["g"]), frontier, body["c"], body["t"])
+    state = DerivedState(final, body["e"], body["v"], tuple(body["g"]), frontier, body["c"], body["t"], body["n"])
     return state, body["r"]
 
 
