@@ -72,11 +72,10 @@ class _Recording(GraphStore):
 def test_traversals_start_from_indexed_lookups(tmp_path):
     """Every traversal of a change and its recompute starts at a vertex id or an equality /
     within look-up on an indexed key — never a scan or a TextP prefix."""
+    from tests.catalog_graph.conftest import T0, eq
     from trend.catalog_graph import operations as ops
     from trend.catalog_graph.model import NodeSettings
     from trend.catalog_graph.recompute import process_message
-
-    from tests.catalog_graph.conftest import T0, eq
 
     inner = open_embedded(tmp_path / "g.sqlite")
     store = _Recording(inner)

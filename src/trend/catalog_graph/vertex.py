@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from trend.catalog_graph.filters import Filter
 from trend.catalog_graph.model import DerivedState, FinalSettings, NodeSettings
@@ -92,10 +93,16 @@ class NodeRow:
         return self.record.node_id
 
 
+@lru_cache(maxsize=4096)
+def _settings(items: tuple) -> NodeSettings:
+    """Most nodes share a few settings (match everything): parse each one once."""
+    return NodeSettings.from_properties(dict(items))
+
+
 def parse_node_row(row: dict, vid: object) -> NodeRow:
     node_id = row[UID]
     current = json.loads(row[SETTINGS])
-    settings = SettingsVersion(node_id, current["at"], NodeSettings.from_properties(current["s"]))
+    settings = SettingsVersion(node_id, current["at"], _settings(tuple(sorted(current["s"].items()))))
     toggle = None
     if row.get(TOGGLE):
         t = json.loads(row[TOGGLE])
