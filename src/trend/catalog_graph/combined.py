@@ -76,12 +76,12 @@ def _or_tree(entries: list[str], out: dict[str, str]) -> str:
             return digest(text)
         level = []
         for part in chunk(entries, AVG_REFS, MAX_REFS):
-            text = canonical_json({"or": [_ref(e) for e in part]}) if len(part) > 1 else None
-            if text is None:
+            if len(part) == 1:
                 level.append(part[0])
-            else:
-                out[digest(text)] = text
-                level.append(digest(text))
+                continue
+            text = canonical_json({"or": [_ref(e) for e in part]})
+            out[digest(text)] = text
+            level.append(digest(text))
         entries = level
 
 
@@ -131,8 +131,8 @@ def flatten(tree: dict | None) -> dict[str, set[str]]:
                 out.setdefault(key, set()).update(cats)
             continue
         conditions = part["and"]
-        cats = [c for c in conditions if c.get("field") == "categoryId" and c.get("op") == "in"]
-        rest = [c for c in conditions if c is not cats[-1]]
+        scopes = [c for c in conditions if c.get("field") == "categoryId" and c.get("op") == "in"]
+        rest = [c for c in conditions if c is not scopes[-1]]
         key = canonical_json(_group("and", rest))
-        out.setdefault(key, set()).update(cats[-1]["value"])
+        out.setdefault(key, set()).update(scopes[-1]["value"])
     return out

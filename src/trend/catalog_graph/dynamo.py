@@ -197,7 +197,7 @@ class ConfigStore:
 
     def load(self) -> CatalogGraphConfig:
         defaults = CatalogGraphConfig()
-        values = {}
+        values: dict[str, Any] = {}  # each value has its field's type (_coerce)
         for f in fields(CatalogGraphConfig):
             tag, key = CatalogGraphConfig.KEYS[f.name]
             raw = self.tag_values(tag).get(key)

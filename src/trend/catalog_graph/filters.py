@@ -77,7 +77,7 @@ def parse_filter(value: object, where: str, max_bytes: int = MAX_FILTER_BYTES) -
             raise InvalidFilterError(where, f"filter is over {max_bytes} bytes")
         try:
             value = json.loads(value)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise InvalidFilterError(where, f"filter is not JSON ({exc.msg} at {exc.pos})") from None
     tree = _normalise(value, where, depth=0, leaves=[0])
     text = canonical_json(tree)

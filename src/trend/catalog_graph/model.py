@@ -33,7 +33,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from trend.catalog_graph.filters import Filter
@@ -198,7 +198,7 @@ class EdgeIds:
         return f"{node}_isCategory_{category}"
 
 
-def _coerce_search_type(value: object) -> object:
+def _coerce_search_type(value: object) -> Any:
     if value is None or value == "" or isinstance(value, SearchType):
         return value or None
     try:
@@ -207,7 +207,7 @@ def _coerce_search_type(value: object) -> object:
         return value  # validate() names the node
 
 
-def _coerce_mode(value: object) -> object:
+def _coerce_mode(value: object) -> Any:
     if isinstance(value, bool):  # the design's searchTypeMatchParent is a boolean
         return MatchMode.MATCH if value else MatchMode.NONE
     try:
@@ -220,44 +220,49 @@ def _coerce_mode(value: object) -> object:
 class NodeSettings:
     """One immutable categoryNodeSettings vertex (the catalog uses NONE everywhere).
 
-    Modes and the search type may be given as strings (``"append"``); they are parsed here and
-    ``validate(node_id)`` rejects what does not parse, naming the node. ``filter`` is a
-    structured filter (JSON text, dict or ``Filter``). With mode ``match`` a value is ignored and
-    not stored (the design: match stores nothing)."""
+    The fields are typed as what they hold once parsed. Construction also takes what a request
+    sends — modes as strings (``"append"``) or booleans (the design's searchTypeMatchParent), the
+    search type as a string, the filter as JSON text or a dict — and parses it here;
+    ``validate(node_id)`` rejects what did not parse, naming the node. With mode ``match`` a
+    value is ignored and not stored (the design: match stores nothing)."""
 
-    search_type: SearchType | str | None = None
-    search_type_mode: MatchMode | str | bool = MatchMode.MATCH  # none|match (searchTypeMatchParent)
-    filter: Filter | dict | str | None = None
-    filter_mode: MatchMode | str = MatchMode.MATCH
+    search_type: SearchType | None = None
+    search_type_mode: MatchMode = MatchMode.MATCH  # none|match (searchTypeMatchParent)
+    filter: Filter | None = None
+    filter_mode: MatchMode = MatchMode.MATCH
     required_data: tuple[str, ...] = ()
-    required_data_mode: MatchMode | str = MatchMode.MATCH
+    required_data_mode: MatchMode = MatchMode.MATCH
     errors: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        from trend.catalog_graph.filters import parse_filter
-
         set_ = object.__setattr__
         set_(self, "search_type_mode", _coerce_mode(self.search_type_mode))
         set_(self, "filter_mode", _coerce_mode(self.filter_mode))
         set_(self, "required_data_mode", _coerce_mode(self.required_data_mode))
         set_(self, "search_type", _coerce_search_type(self.search_type))
-        if isinstance(self.required_data, list | tuple | set | frozenset):
-            set_(self, "required_data", tuple(sorted({str(v) for v in self.required_data})))
-        errors = []
-        if self.filter is not None and self.filter != "":
-            try:
-                set_(self, "filter", parse_filter(self.filter, "?"))
-            except InvalidSettingsError as exc:
-                errors.append(str(exc).split(": ", 1)[1])
-        else:
-            set_(self, "filter", None)
+        raw: Any = self.required_data
+        if isinstance(raw, list | tuple | set | frozenset):
+            set_(self, "required_data", tuple(sorted({str(v) for v in raw})))
+        set_(self, "errors", tuple(self._parse_filter()))
         if self.search_type_mode is MatchMode.MATCH:
             set_(self, "search_type", None)
         if self.filter_mode is MatchMode.MATCH:
             set_(self, "filter", None)
         if self.required_data_mode is MatchMode.MATCH:
             set_(self, "required_data", ())
-        set_(self, "errors", tuple(errors))
+
+    def _parse_filter(self) -> list[str]:
+        from trend.catalog_graph.filters import parse_filter
+
+        raw: Any = self.filter
+        if raw is None or raw == "":
+            object.__setattr__(self, "filter", None)
+            return []
+        try:
+            object.__setattr__(self, "filter", parse_filter(raw, "?"))
+        except InvalidSettingsError as exc:
+            return [str(exc).split(": ", 1)[1]]
+        return []
 
     def validate(self, node_id: str) -> NodeSettings:
         """Raise ``InvalidSettingsError(node_id, ...)`` unless these are valid settings."""
@@ -307,18 +312,18 @@ class NodeSettings:
         return props
 
     @classmethod
-    def from_properties(cls, props: dict[str, object]) -> NodeSettings:
+    def from_properties(cls, props: dict[str, Any]) -> NodeSettings:
         """Settings as stored (a stored filter is canonical already: not parsed again)."""
         from trend.catalog_graph.filters import Filter
 
         stored_filter = props.get("filter")
         return cls(
             search_type=props.get("searchType"),
-            search_type_mode=bool(props["searchTypeMatchParent"]),
+            search_type_mode=bool(props["searchTypeMatchParent"]),  # type: ignore[arg-type]  # parsed
             filter=Filter(str(stored_filter)) if stored_filter else None,
-            filter_mode=str(props["filterMatchParent"]),
+            filter_mode=props["filterMatchParent"],
             required_data=tuple(json.loads(str(props.get("requiredData") or "[]"))),
-            required_data_mode=str(props["requiredDataMatchParent"]),
+            required_data_mode=props["requiredDataMatchParent"],
         )
 
     def to_json(self) -> str:
@@ -329,8 +334,8 @@ class NodeSettings:
         return cls.from_properties(json.loads(text))
 
     @classmethod
-    def root(cls, search_type: SearchType | str, filter: Filter | dict | str, required_data) -> NodeSettings:
-        """Settings of a catalogNode: its own values, no parent to match."""
+    def root(cls, search_type: Any, filter: Any, required_data: Any) -> NodeSettings:
+        """Settings of a catalogNode: its own values, no parent to match (raw values accepted)."""
         return cls(search_type, MatchMode.NONE, filter, MatchMode.NONE, tuple(required_data), MatchMode.NONE)
 
 

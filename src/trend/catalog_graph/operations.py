@@ -304,7 +304,7 @@ def set_enabled(
     current, since = (node.toggle.enabled, node.toggle.timestamp) if node.toggle else (True, node.record.created_at)
     if current == enabled:  # a new node is enabled by its creation edge
         return RecomputeMessage(catalog_id, node_id, since, kind)
-    parent = read_node(store, node.record.parent_id)
+    parent = read_node(store, node.parent_id)
     catalog_vid, clock, at = _tick(store, catalog_id, at)
     edge = EdgeLabel.HAS_CHILD if enabled else EdgeLabel.HAS_DISABLED_CHILD
     by_edge = EdgeLabel.ENABLED_BY if enabled else EdgeLabel.DISABLED_BY

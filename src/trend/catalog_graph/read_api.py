@@ -162,9 +162,10 @@ def catalog_as_of(store: GraphStore, catalog_id: str, at: int) -> CatalogTree:
 def node_as_of(store: GraphStore, node_id: str, at: int) -> DerivedState:
     catalog_id, _ = parse_node_id(node_id)
     tree = catalog_as_of(store, catalog_id, at)
-    if node_id not in tree.nodes:
+    state = tree.nodes[node_id].state if node_id in tree.nodes else None
+    if state is None:
         raise NodeNotFoundError(node_id, f"node did not exist at {at}")
-    return tree.nodes[node_id].state
+    return state
 
 
 @dataclass(frozen=True)
@@ -195,23 +196,31 @@ class ClientSettings:
     required_data: tuple[str, ...] | list[str] | None = None  # overwrites the node's if set
     request_id: str = "client"
 
-    def validated(self) -> ClientSettings:
-        search_type = self.search_type
-        if search_type is not None:
+    def validated(self) -> ValidClientSettings:
+        """Parsed and checked; ``InvalidSettingsError`` naming ``request_id`` otherwise."""
+        search_type = None
+        if self.search_type is not None:
+            raw = self.search_type.value if isinstance(self.search_type, SearchType) else str(self.search_type)
             try:
-                search_type = SearchType(search_type.value if isinstance(search_type, SearchType) else str(search_type))
+                search_type = SearchType(raw)
             except ValueError:
                 allowed = "|".join(s.value for s in SearchType)
-                raise InvalidSettingsError(
-                    self.request_id, f"searchType {search_type!r} is not one of {allowed}"
-                ) from None
+                raise InvalidSettingsError(self.request_id, f"searchType {raw!r} is not one of {allowed}") from None
         filter_ = None if self.filter in (None, "") else parse_filter(self.filter, self.request_id, MAX_FILTER_BYTES)
-        required = self.required_data
-        if required is not None:
-            if isinstance(required, str) or any(not isinstance(v, str) or not v.strip() for v in required):
+        required = None
+        if self.required_data is not None:
+            values = self.required_data
+            if isinstance(values, str) or any(not isinstance(v, str) or not v.strip() for v in values):
                 raise InvalidSettingsError(self.request_id, "requiredData must be a list of non-empty strings")
-            required = tuple(sorted(set(required))) or None
-        return ClientSettings(search_type, filter_, required, self.request_id)
+            required = tuple(sorted(set(values))) or None  # an empty list is "not set"
+        return ValidClientSettings(search_type, filter_, required)
+
+
+@dataclass(frozen=True)
+class ValidClientSettings:
+    search_type: SearchType | None
+    filter: Filter | None
+    required_data: tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -230,12 +239,12 @@ def apply_client_settings(
 ) -> BrowseQuery:
     """The design's rules: searchType overwrites, filter is ANDed as a group, requiredData
     overwrites when set. Pure: works on graph states and on table rows alike."""
-    client = (client or ClientSettings()).validated()
-    search_type = client.search_type.value if client.search_type is not None else final.search_type
-    required = client.required_data if client.required_data is not None else final.required_data
+    valid = (client or ClientSettings()).validated()
+    search_type = valid.search_type.value if valid.search_type is not None else final.search_type
+    required = valid.required_data if valid.required_data is not None else final.required_data
     filter_ = combined
-    if combined is not None and client.filter is not None:
-        filter_ = {"and": [combined, client.filter.tree]}
+    if combined is not None and valid.filter is not None:
+        filter_ = {"and": [combined, valid.filter.tree]}
     text = None if filter_ is None else canonical_json(filter_)
     return BrowseQuery(node_id, search_type, filter_, tuple(required), None if text is None else digest(text))
 

@@ -128,7 +128,7 @@ def _follow_ups(snapshot: Snapshot, derived: dict[str, DerivedState]) -> list[Re
     catalog_id, _ = parse_node_id(snapshot.root_id)
     out = []
     for node_id in snapshot.deferred:
-        parent = snapshot.rows[node_id].record.parent_id
+        parent = snapshot.rows[node_id].parent_id
         out.append(RecomputeMessage(catalog_id, node_id, derived[parent].version, ChangeKind.FOLLOW_UP))
     return out
 

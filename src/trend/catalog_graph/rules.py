@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from trend.catalog_graph.combined import build_blocks
 from trend.catalog_graph.filters import and_
 from trend.catalog_graph.model import (
     DerivedState,
     FinalSettings,
+    InvalidSettingsError,
     MatchMode,
     NodeNotFoundError,
     NodeSettings,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,17 +77,28 @@ class CatalogTruth:
         self.toggles.setdefault(event.node_id, []).append(event)
 
 
+def _own(value: T | None, what: str) -> T:
+    """A value validated settings always have for a non-match mode."""
+    if value is None:
+        raise InvalidSettingsError("settings", f"{what} missing for a mode that needs it (unvalidated settings?)")
+    return value
+
+
 def resolve(parent: FinalSettings | None, settings: NodeSettings) -> FinalSettings:
     """Final values of one node from its parent's finals and its own settings."""
     if parent is None:  # the catalog: own values only
-        return FinalSettings(settings.search_type.value, settings.filter, settings.required_data)
-    search_type = parent.search_type if settings.search_type_mode is MatchMode.MATCH else settings.search_type.value
+        own_type = _own(settings.search_type, "searchType").value
+        return FinalSettings(own_type, _own(settings.filter, "filter"), settings.required_data)
+    if settings.search_type_mode is MatchMode.MATCH:
+        search_type = parent.search_type
+    else:
+        search_type = _own(settings.search_type, "searchType").value
     if settings.filter_mode is MatchMode.MATCH:
         filter_ = parent.filter
     elif settings.filter_mode is MatchMode.APPEND:
-        filter_ = and_(parent.filter, settings.filter)
+        filter_ = and_(parent.filter, _own(settings.filter, "filter"))
     else:
-        filter_ = settings.filter
+        filter_ = _own(settings.filter, "filter")
     if settings.required_data_mode is MatchMode.MATCH:
         required = parent.required_data
     elif settings.required_data_mode is MatchMode.APPEND:
@@ -152,11 +167,11 @@ def derive(
             children.setdefault(node.parent_id, []).append(node.node_id)
     states, order = _finals_top_down(truth, alive, children, as_of, frozen)
     for nid in reversed(order):
-        kids = [
-            (kid, states[kid] if kid in alive else opaque[kid].state)
-            for kid in sorted(children.get(nid, []))
-            if kid in alive or opaque[kid].state is not None
-        ]
+        kids: list[tuple[str, DerivedState]] = []
+        for kid in sorted(children.get(nid, [])):
+            kid_state = states[kid] if kid in alive else opaque[kid].state
+            if kid_state is not None:
+                kids.append((kid, kid_state))
         states[nid] = with_combined(states[nid], alive[nid].category_id, kids)
     return {nid: states[nid] for nid in order}
 
@@ -164,7 +179,7 @@ def derive(
 def _finals_top_down(truth, alive, children, as_of, frozen) -> tuple[dict[str, DerivedState], list[str]]:
     states: dict[str, DerivedState] = {}
     order: list[str] = []
-    stack = [(truth.catalog_node_id, None, 0)]
+    stack: list[tuple[str, FinalSettings | None, int]] = [(truth.catalog_node_id, None, 0)]
     while stack:
         nid, parent_final, parent_version = stack.pop()
         if nid in frozen:

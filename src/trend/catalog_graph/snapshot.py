@@ -83,7 +83,7 @@ def read_path(store: GraphStore, snapshot: Snapshot) -> None:
                 snapshot.frozen[row.node_id] = row.state
         elif row.node_id != snapshot.root_id:
             snapshot.rows[row.node_id] = row
-            snapshot.opaque[row.node_id] = OpaqueNode(row.node_id, row.record.parent_id, row.state)
+            snapshot.opaque[row.node_id] = OpaqueNode(row.node_id, row.parent_id, row.state)
 
 
 def read_subtree(store: GraphStore, snapshot: Snapshot, full: bool, expand_root: bool, max_nodes: int | None) -> None:
@@ -146,7 +146,7 @@ def _read_children(store, snapshot: Snapshot, parents: list[str], full, shallow,
         settled = row.settings.settings.all_none or shallow
         if not full and row.state is not None and settled:
             snapshot.rows[row.node_id] = row
-            snapshot.opaque[row.node_id] = OpaqueNode(row.node_id, row.record.parent_id, row.state)
+            snapshot.opaque[row.node_id] = OpaqueNode(row.node_id, row.parent_id, row.state)
             continue
         _add(snapshot, row)
         if first and not budget.admit(row):
@@ -164,7 +164,7 @@ def _defer(snapshot: Snapshot, frontier: list[str]) -> None:
         del snapshot.truth.nodes[node_id]
         snapshot.truth.settings.pop(node_id, None)
         snapshot.truth.toggles.pop(node_id, None)
-        snapshot.opaque[node_id] = OpaqueNode(node_id, row.record.parent_id, row.state)
+        snapshot.opaque[node_id] = OpaqueNode(node_id, row.parent_id, row.state)
         snapshot.deferred.append(node_id)
 
 

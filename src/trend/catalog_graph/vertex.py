@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from trend.catalog_graph.filters import Filter
-from trend.catalog_graph.model import DerivedState, FinalSettings, NodeSettings
+from trend.catalog_graph.model import DerivedState, FinalSettings, InvalidIdError, NodeSettings
 from trend.catalog_graph.rules import NodeRecord, SettingsVersion, ToggleEvent
 
 UID, CATALOG_ID, CATEGORY_ID, PARENT, PATH, CREATED_AT = (
@@ -91,6 +91,13 @@ class NodeRow:
     @property
     def node_id(self) -> str:
         return self.record.node_id
+
+    @property
+    def parent_id(self) -> str:
+        """The parent of a categoryNode (a catalogNode has none)."""
+        if self.record.parent_id is None:
+            raise InvalidIdError(self.node_id, "a catalog has no parent")
+        return self.record.parent_id
 
 
 @lru_cache(maxsize=4096)
