@@ -16,6 +16,7 @@ test: setup ## the whole test suite (CI runs exactly this)
 lint: setup ## ruff (format + lint) and mypy, configured in pyproject.toml
 	.venv/bin/ruff format --check .
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 
 ci: lint test ## what .ci/run runs
 

@@ -1,8 +1,10 @@
 """analyzer_batch: analyse pending datasets with Spark, then let histories follow.
 
-pending datasets (or the dataset_id from the trigger form) → zip src/trend
-for --py-files → one spark-submit per dataset on ``spark_default`` → history sync
-(runs even when an analysis failed, so histories also learn about status 9).
+plan: pending datasets (or the dataset_id from the trigger form) → one spark-submit of
+``spark_jobs/analyzer_batch.py`` per dataset (``TrendSparkSubmitOperator``: code,
+sizing and credentials added at execute time) → history sync (runs even when an
+analysis failed, so histories also learn about status 9) → announce: emits
+``analysed_datasets`` (spvp_batch's schedule) only when histories moved to spvp_status 2.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
-from trend.analyzer.airflow_tasks import APPLICATION, AnalyzerSubmitOperator
-from trend.assets import PENDING_DATASETS
+from trend.analyzer.airflow_tasks import JOB
+from trend.assets import ANALYSED_DATASETS, PENDING_DATASETS
 from trend.dag_defaults import default_args
-from trend.spark import MARIADB_JAR
+from trend.spark_submit import TrendSparkSubmitOperator
 
 
 @dag(
@@ -38,39 +40,29 @@ from trend.spark import MARIADB_JAR
 )
 def analyzer_batch():
     @task
-    def find_datasets(params=None) -> list[int]:
-        from trend.analyzer.airflow_tasks import datasets_to_analyse
+    def plan(params=None) -> list[list[str]]:
+        from trend.analyzer.airflow_tasks import plan_runs
 
-        return datasets_to_analyse(params["dataset_id"])
-
-    @task
-    def package_code() -> str:
-        from trend.analyzer import airflow_tasks
-
-        return airflow_tasks.package_code()
-
-    @task
-    def plan(dataset_ids: list[int], py_files: str, params=None) -> list[dict]:
-        from trend.analyzer.airflow_tasks import submissions
-
-        return submissions(dataset_ids, py_files, params["config"])
+        return plan_runs(params["dataset_id"], params["config"])
 
     @task(trigger_rule="all_done")
-    def sync_histories() -> int:
+    def sync_histories() -> dict:
         from trend.analyzer import airflow_tasks
 
         return airflow_tasks.sync_histories()
 
-    analyse = AnalyzerSubmitOperator.partial(
-        task_id="analyse_dataset",
-        conn_id="spark_default",
-        application=APPLICATION,
-        jars=MARIADB_JAR,
-        name="analyzer_batch",
-        conf={"spark.ui.enabled": "false", "spark.log.level": "WARN"},
-        max_active_tis_per_dag=1,
-    ).expand_kwargs(plan(find_datasets(), package_code()))
-    analyse >> sync_histories()
+    @task(outlets=[ANALYSED_DATASETS])
+    def announce(synced: dict) -> str:
+        from trend.airflow_tasks import announce_analysed_datasets
+
+        return announce_analysed_datasets(synced["ready_for_spvp"])
+
+    analyse = TrendSparkSubmitOperator.partial(task_id="analyse_dataset", job=JOB, max_active_tis_per_dag=1).expand(
+        application_args=plan()
+    )
+    synced = sync_histories()
+    analyse >> synced
+    announce(synced)
 
 
 analyzer_batch()

@@ -1,4 +1,8 @@
-"""crawl_sync: hand New wishlist items to the crawler and record what came back."""
+"""crawl_sync: hand New wishlist items to the crawler and record what came back.
+
+``announce`` carries the ``crawl_results`` outlet: it is skipped when the run claimed
+nothing, so an idle crawl_sync triggers no dataset_create.
+"""
 
 from datetime import datetime, timedelta
 
@@ -25,13 +29,19 @@ from trend.dag_defaults import default_args
     doc_md=__doc__,
 )
 def crawl_sync():
-    @task(outlets=[CRAWL_RESULTS])
+    @task
     def sync(params=None) -> dict:
         from trend.airflow_tasks import crawl_sync as run
 
         return run(params["limit_per_kind"], params["wishlist_id"])
 
-    sync()
+    @task(outlets=[CRAWL_RESULTS])
+    def announce(report: dict) -> str:
+        from trend.airflow_tasks import announce_crawl_results
+
+        return announce_crawl_results(report)
+
+    announce(sync())
 
 
 crawl_sync()

@@ -1,4 +1,9 @@
-"""dataset_create: create a dataset (+ history) for every wishlist whose crawl items all succeeded."""
+"""dataset_create: create a dataset (+ history) for every wishlist whose crawl items all succeeded.
+
+Each dataset takes its wishlist's viewpoint category (``wishlist_to_groups.viewpoint_category_id``,
+set with ``make load-viewpoints VIEWPOINTS=file.yaml ASSIGN_WISHLIST=id``). ``announce`` carries
+the ``pending_datasets`` outlet: it is skipped when nothing new was created (reruns, idle runs).
+"""
 
 from datetime import datetime
 
@@ -24,13 +29,19 @@ from trend.dag_defaults import default_args
     doc_md=__doc__,
 )
 def dataset_create():
-    @task(outlets=[PENDING_DATASETS])
+    @task
     def create(params=None) -> list[dict]:
         from trend.airflow_tasks import create_datasets
 
         return create_datasets(params["wishlist_id"])
 
-    create()
+    @task(outlets=[PENDING_DATASETS])
+    def announce(created: list[dict]) -> str:
+        from trend.airflow_tasks import announce_pending_datasets
+
+        return announce_pending_datasets(created)
+
+    announce(create())
 
 
 dataset_create()

@@ -1,9 +1,14 @@
-"""Reconciliation: histories follow datasets; crawl items stuck InProgress go to Error."""
+"""Reconciliation: histories follow datasets; crawl items stuck InProgress go to Error.
+
+``announce`` emits ``analysed_datasets`` (spvp_batch's schedule) only when a history moved to
+spvp_status 2 here, e.g. when analyzer_batch's own history sync did not get to run.
+"""
 
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task
 
+from trend.assets import ANALYSED_DATASETS
 from trend.dag_defaults import default_args
 
 
@@ -29,7 +34,13 @@ def dataset_status_sync():
 
         return run(params["stuck_timeout_minutes"])
 
-    reconcile()
+    @task(outlets=[ANALYSED_DATASETS])
+    def announce(result: dict) -> str:
+        from trend.airflow_tasks import announce_analysed_datasets
+
+        return announce_analysed_datasets(result["ready_for_spvp"])
+
+    announce(reconcile())
 
 
 dataset_status_sync()

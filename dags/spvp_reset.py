@@ -6,6 +6,8 @@ datasets of the category that were Completed go back to Processing, so the
 next ``spvp_batch`` run maps them again. Running it twice changes nothing more.
 """
 
+from __future__ import annotations
+
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
@@ -38,15 +40,9 @@ from trend.dag_defaults import default_args
 def spvp_reset():
     @task
     def reset(params=None) -> dict:
-        from trend.airflow_support import mysql_connection
-        from trend.spvp.airflow_tasks import reset_category
+        from trend.spvp.airflow_tasks import run_reset
 
-        ds, gb = mysql_connection("ds_analyzer"), mysql_connection("gb_console")
-        try:
-            return reset_category(ds, gb, params["category"], params["last_object_id"], params["ordinals"])
-        finally:
-            ds.close()
-            gb.close()
+        return run_reset(params["category"], params["last_object_id"], params["ordinals"])
 
     reset()
 

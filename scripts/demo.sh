@@ -31,6 +31,11 @@ export -f dag
 step "check MySQL" "$PY" -m trend_dev.demo check
 step "reset demo databases" "$PY" -m trend_dev.demo reset
 step "seed synthetic marketplace and wishlists" "$PY" -m trend_dev.demo seed --dump "$TP_LOCAL_MARKETPLACE_DUMP"
+# The wishlist's viewpoint category, as a user gives it (make load-viewpoints … ASSIGN_WISHLIST=…):
+# dataset_create copies it into the datasets, spvp_batch maps their sentences to it.
+demo_wishlist=$("$PY" -c 'from trend_dev.demo import DEMO_WISHLIST; print(DEMO_WISHLIST)')
+step "viewpoint category for wishlist $demo_wishlist" \
+  "$PY" -m trend.spvp.load_viewpoints include/viewpoints/synthetic.yaml --assign-wishlist "$demo_wishlist"
 eval "$("$PY" -m trend_dev.local_airflow "$DEMO_DIR/airflow")"
 echo "demo: Airflow home $AIRFLOW_HOME (SQLite metadata, dags/ of this repo)"
 step "crawl_sync (Airflow)" dag crawl_sync

@@ -9,6 +9,9 @@ dpkg -s pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 [ -f /usr/share/java/mariadb-java-client.jar ] || need_apt+=(libmariadb-java)
 command -v java >/dev/null 2>&1 || need_apt+=(default-jdk-headless)
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
+# headless browser for the UI plugin's browser test, screenshots and page-load bench
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -2,10 +2,10 @@
 
     spark-submit --py-files trend.zip --jars mariadb-java-client.jar spark_jobs/spvp_batch.py \
         --dataset-id 7 [--rerun] [--config config.json | --config '{"backend": "openai", ...}'] \
-        [--mysql-host H --mysql-port P --mysql-user U] [--db gb_console=name ...]
+        [--db gb_console=name ...]
 
-The MySQL password comes from TP_MYSQL_PASSWORD (or MYSQL_URL) in the environment,
-never from the command line. TP_SPVP_TRY_NUMBER > 1 (an Airflow retry) resumes a
+MySQL server and credentials come from MYSQL_URL in the environment (as for every
+job), never from the command line. TP_TRY_NUMBER > 1 (an Airflow retry) resumes a
 dataset the previous attempt marked failed. No Airflow imports here.
 """
 
@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 
-from trend.config import MysqlSettings
+from trend.spark import TRY_NUMBER_ENV
 from trend.spvp.progress import Databases, SpvpFailure
 from trend.spvp.settings import SpvpConfig
 
@@ -26,9 +26,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dataset-id", type=int, required=True)
     parser.add_argument("--rerun", action="store_true", help="map again even if completed/failed")
     parser.add_argument("--config", default="", help="SpvpConfig as a JSON file path or inline JSON")
-    parser.add_argument("--mysql-host")
-    parser.add_argument("--mysql-port", type=int)
-    parser.add_argument("--mysql-user")
     parser.add_argument(
         "--db",
         action="append",
@@ -38,23 +35,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--master", default=None, help="Spark master when run without spark-submit")
     args = parser.parse_args(argv)
-    args.resume_failed = int(os.environ.get("TP_SPVP_TRY_NUMBER") or 1) > 1
+    args.resume_failed = int(os.environ.get(TRY_NUMBER_ENV) or 1) > 1
     return args
 
 
 def databases(args: argparse.Namespace) -> Databases:
     dbs = Databases.from_env()
-    s = dbs.settings
-    settings = MysqlSettings(
-        args.mysql_host or s.host, args.mysql_port or s.port, args.mysql_user or s.user, s.password
-    )
     names = dict(dbs.names)
     for item in args.db:
         logical, _, physical = item.partition("=")
         if logical not in names or not physical:
             raise SystemExit(f"--db expects LOGICAL=PHYSICAL with LOGICAL in {sorted(names)}, got {item!r}")
         names[logical] = physical
-    return Databases(settings, names)
+    return Databases(dbs.settings, names)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from trend.spark import build_session
     from trend.spvp.runner import run
 
-    spark = build_session("spvp_batch", master=args.master, shuffle_partitions=4)
+    spark = build_session("spvp_batch", master=args.master)
     try:
         report = run(spark, args.dataset_id, config, dbs, rerun=args.rerun, resume_failed=args.resume_failed)
     except SpvpFailure as exc:

@@ -12,6 +12,7 @@ from trend.datasets import (
     UnknownWishlist,
     WishlistNotReady,
     create_datasets_for_wishlist,
+    ready_for_spvp,
     ready_wishlists,
     sync_dataset_histories,
 )
@@ -134,6 +135,7 @@ def test_histories_follow_datasets_idempotently(db, crawled_wishlist):
         (first.dataset_id, (1, 3), (1, 2)),
         (second.dataset_id, (1, 9), (1, 1)),
     }
+    assert ready_for_spvp(changes) == 1  # only the completed one waits for SPVP (what spvp_batch's asset says)
     rows = fetch_all(db["gb_console"], "SELECT dataset_id, status, spvp_status FROM wishlist_dataset_histories")
     assert {(r["dataset_id"], r["status"], r["spvp_status"]) for r in rows} == {
         (first.dataset_id, HistoryStatus.COMPLETED, SpvpStatus.PROCESSING),
@@ -161,3 +163,62 @@ def test_settings_roundtrip_and_dedupe():
     parsed = DatasetSettings.parse('{"product_ids": [3, 1, 3], "wishlist_id": 9}')
     assert parsed.product_ids == (3, 1) and parsed.wishlist_id == 9
     assert DatasetSettings.parse(parsed.to_json()) == parsed
+
+
+# --- a wishlist's viewpoint category (make load-viewpoints VIEWPOINTS=… ASSIGN_WISHLIST=…) ---
+
+VIEWPOINT_FILE = "include/viewpoints/synthetic.yaml"
+
+
+def _load_viewpoints(*args: str) -> int:
+    from trend.config import REPO_ROOT
+    from trend.spvp import load_viewpoints
+
+    return load_viewpoints.main([str(REPO_ROOT / VIEWPOINT_FILE), *args])
+
+
+def _category_id(db) -> int:
+    db["ds_analyzer"].commit()
+    return int(fetch_all(db["ds_analyzer"], "SELECT id FROM viewpoint_categories")[0]["id"])
+
+
+def test_category_assigned_to_a_wishlist_goes_into_its_new_datasets(db, crawled_wishlist, capsys):
+    assert _load_viewpoints("--assign-wishlist", "7") == 0
+    category = _category_id(db)
+    assert f"wishlist 7: 2 group(s) now use category id={category}" in capsys.readouterr().out
+    conn = _server()
+    try:
+        created = create_datasets_for_wishlist(conn, 7)
+    finally:
+        conn.close()
+    assert [c.viewpoint_category_id for c in created] == [category, category]
+    db["ds_analyzer"].commit()
+    datasets = fetch_all(db["ds_analyzer"], "SELECT viewpoint_category_id FROM datasets")
+    assert [d["viewpoint_category_id"] for d in datasets] == [category, category]
+
+
+def test_assigning_later_fills_datasets_without_a_category_only(db, crawled_wishlist):
+    conn = _server()
+    try:
+        first, second = create_datasets_for_wishlist(conn, 7)  # group 1 has category 5, group 2 none
+    finally:
+        conn.close()
+    assert _load_viewpoints("--assign-wishlist", "7") == 0
+    category = _category_id(db)
+    assert _load_viewpoints("--assign-wishlist", "7") == 0  # a rerun changes nothing more
+    db["ds_analyzer"].commit()
+    rows = fetch_all(db["ds_analyzer"], "SELECT id, viewpoint_category_id FROM datasets")
+    assert {r["id"]: r["viewpoint_category_id"] for r in rows} == {first.dataset_id: 5, second.dataset_id: category}
+    db["gb_console"].commit()
+    groups = fetch_all(db["gb_console"], "SELECT viewpoint_category_id FROM wishlist_to_groups WHERE wishlist_id = 7")
+    assert [g["viewpoint_category_id"] for g in groups] == [category, category]
+
+
+def test_assigning_to_an_unknown_wishlist_changes_nothing(db, crawled_wishlist, capsys):
+    assert _load_viewpoints("--assign-wishlist", "7", "--assign-wishlist", "404") == 2
+    assert "wishlist 404 belongs to no group" in capsys.readouterr().err
+    db["ds_analyzer"].commit()
+    assert fetch_all(db["ds_analyzer"], "SELECT COUNT(*) AS n FROM viewpoint_categories")[0]["n"] == 0
+    db["gb_console"].commit()
+    groups = fetch_all(db["gb_console"], "SELECT viewpoint_category_id FROM wishlist_to_groups ORDER BY group_id")
+    assert [g["viewpoint_category_id"] for g in groups] == [5, None]

@@ -120,3 +120,23 @@ def test_connection_extras_are_validated():
         HttpCrawlerConfig.from_extras("http://c", None, {"jobtimeout": 5})
     with pytest.raises(ValueError, match="poll_interval='soon' is not a number"):
         HttpCrawlerConfig.from_extras("http://c", None, {"poll_interval": "soon"})
+
+
+class ForgetfulCrawlerService(FakeCrawlerService):
+    """Reports the job done but leaves the last item out of its result."""
+
+    def respond(self, method, path, headers, body):
+        status, payload = super().respond(method, path, headers, body)
+        if method == "GET" and payload.get("status") == "done":
+            payload["items"] = payload["items"][:-1]
+        return status, payload
+
+
+def test_an_item_missing_from_a_finished_job_is_an_error_not_a_crash():
+    service = ForgetfulCrawlerService(polls_until_done=0)
+    try:
+        outcomes = _client(service.url).crawl(ITEMS)
+    finally:
+        service.close()
+    assert [o.status for o in outcomes] == [CrawlStatus.SUCCESS, CrawlStatus.ERROR]
+    assert outcomes[1].error == "crawler job job-1: missing from job result"

@@ -67,19 +67,28 @@ def create_datasets(wishlist_id: int | None) -> list[dict]:
         conn.close()
     for c in created:
         log.info(
-            "wishlist %s group %s -> dataset %s (%s, %d products)",
+            "wishlist %s group %s -> dataset %s (%s, %d products, viewpoint category %s)",
             c.wishlist_id,
             c.group_id,
             c.dataset_id,
             "created" if c.created else "already existed",
             c.product_count,
+            c.viewpoint_category_id,
         )
+        if c.viewpoint_category_id is None:
+            log.warning(
+                "dataset %s has no viewpoint category: SPVP cannot map it until wishlist %s gets one "
+                "(make load-viewpoints VIEWPOINTS=file.yaml ASSIGN_WISHLIST=%s)",
+                c.dataset_id,
+                c.wishlist_id,
+                c.wishlist_id,
+            )
     return [asdict(c) for c in created]
 
 
 def reconcile(stuck_timeout_minutes: int) -> dict:
     from trend.crawl.claims import fail_stuck_items
-    from trend.datasets import sync_dataset_histories
+    from trend.datasets import ready_for_spvp, sync_dataset_histories
 
     conn = mysql_connection("gb_console")
     try:
@@ -87,4 +96,37 @@ def reconcile(stuck_timeout_minutes: int) -> dict:
         changes = sync_dataset_histories(conn)
     finally:
         conn.close()
-    return {"stuck_items_failed": len(stuck), "histories_changed": [asdict(c) for c in changes]}
+    return {
+        "stuck_items_failed": len(stuck),
+        "histories_changed": [asdict(c) for c in changes],
+        "ready_for_spvp": ready_for_spvp(changes),
+    }
+
+
+# Emitters: each is the body of a task whose only job is to carry an asset outlet. It succeeds
+# (Airflow records the asset event, downstream DAGs run) only when its producer changed something;
+# otherwise it raises AirflowSkipException, and a skipped task emits nothing: an idle system stays idle.
+
+
+def _emit_or_skip(asset_name: str, changed: int, what: str) -> str:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    if changed <= 0:
+        raise AirflowSkipException(f"no {what}: no {asset_name} event, downstream DAGs stay idle")
+    log.info("%d %s: emitting asset %s", changed, what, asset_name)
+    return f"{changed} {what}"
+
+
+def announce_crawl_results(report: dict) -> str:
+    """After crawl_sync: emit ``crawl_results`` when items were claimed or rejected (their status changed)."""
+    return _emit_or_skip("crawl_results", int(report["claimed"]) + int(report["rejected"]), "crawl items changed")
+
+
+def announce_pending_datasets(created: list[dict]) -> str:
+    """After dataset_create: emit ``pending_datasets`` when new datasets exist (not on reruns)."""
+    return _emit_or_skip("pending_datasets", sum(1 for c in created if c["created"]), "datasets created")
+
+
+def announce_analysed_datasets(ready_for_spvp: int) -> str:
+    """After a history sync: emit ``analysed_datasets`` when histories moved to spvp_status 2."""
+    return _emit_or_skip("analysed_datasets", ready_for_spvp, "histories ready for SPVP")

@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SQL_DIR = REPO_ROOT / "include" / "sql"
@@ -68,6 +68,11 @@ class MysqlSettings:
             user=unquote(parsed.username or "root"),
             password=unquote(parsed.password or ""),
         )
+
+    def url(self) -> str:
+        """The ``mysql://`` URL ``from_url`` reads (password included: for environments, never logs)."""
+        auth = quote(self.user, safe="") + (f":{quote(self.password, safe='')}" if self.password else "")
+        return f"mysql://{auth}@{self.host}:{self.port}"
 
     @classmethod
     def from_env(cls) -> MysqlSettings:

@@ -70,6 +70,7 @@ class CreatedDataset:
     history_id: int
     product_count: int
     created: bool  # False when an identical dataset already existed (rerun)
+    viewpoint_category_id: int | None = None  # from wishlist_to_groups; SPVP needs one
 
 
 def _item_summary(cur, wishlist_id: int) -> dict[str, dict[int, int]]:
@@ -171,6 +172,7 @@ def create_datasets_for_wishlist(conn, wishlist_id: int) -> list[CreatedDataset]
                         int(existing["id"]),
                         len(product_ids),
                         created=False,
+                        viewpoint_category_id=group["viewpoint_category_id"],
                     )
                 )
                 continue
@@ -203,7 +205,13 @@ def create_datasets_for_wishlist(conn, wishlist_id: int) -> list[CreatedDataset]
             )
             results.append(
                 CreatedDataset(
-                    wishlist_id, int(group["group_id"]), dataset_id, int(cur.lastrowid), len(product_ids), created=True
+                    wishlist_id,
+                    int(group["group_id"]),
+                    dataset_id,
+                    int(cur.lastrowid),
+                    len(product_ids),
+                    created=True,
+                    viewpoint_category_id=group["viewpoint_category_id"],
                 )
             )
             log.info(
@@ -261,3 +269,8 @@ def sync_dataset_histories(conn) -> list[HistoryChange]:
             )
             changes.append(change)
     return changes
+
+
+def ready_for_spvp(changes: list[HistoryChange]) -> int:
+    """How many of these history changes made a dataset ready for SPVP (spvp_status → 2)."""
+    return sum(1 for c in changes if c.spvp_status[0] != c.spvp_status[1] == SpvpStatus.PROCESSING)

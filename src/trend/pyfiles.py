@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent  # src/trend
+STALE_AFTER_SECONDS = 24 * 3600  # longer than any job runs
 
 
 def _sources() -> list[Path]:
@@ -31,23 +33,33 @@ def content_hash() -> str:
 def build_zip(target_dir: Path | str | None = None) -> Path:
     """``trend-<hash>.zip`` under ``target_dir`` (default ``TP_PY_FILES_DIR`` or the temp dir).
 
-    With several Airflow workers, point ``TP_PY_FILES_DIR`` at storage they share. Older
-    zips in the folder are removed once a newer one is written.
+    With several Airflow workers, point ``TP_PY_FILES_DIR`` at storage they share. Every
+    call marks its zip as used (mtime); zips of other code versions unused for
+    ``STALE_AFTER_SECONDS`` are removed, so a job still running older code keeps its zip.
     """
     folder = Path(target_dir or os.environ.get("TP_PY_FILES_DIR") or Path(tempfile.gettempdir()) / "trend-pyfiles")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"trend-{content_hash()}.zip"
     if target.exists():
-        return target
-    partial = folder / f".{target.name}.{os.getpid()}.part"
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in _sources():
-            archive.write(path, path.relative_to(PACKAGE_DIR.parent))
-    partial.replace(target)
-    for old in folder.glob("trend-*.zip"):
-        if old != target:
-            old.unlink(missing_ok=True)
+        os.utime(target)
+    else:
+        partial = folder / f".{target.name}.{os.getpid()}.part"
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in _sources():
+                archive.write(path, path.relative_to(PACKAGE_DIR.parent))
+        partial.replace(target)
+    _remove_stale(folder, keep=target)
     return target
+
+
+def _remove_stale(folder: Path, keep: Path) -> None:
+    cutoff = time.time() - STALE_AFTER_SECONDS
+    for old in folder.glob("trend-*.zip"):
+        try:
+            if old != keep and old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:  # another worker removed it first
+            continue
 
 
 def ensure_workers_have_code(spark) -> None:

@@ -6,6 +6,7 @@ DAGs, Spark jobs, SQL comments and the README table all refer to these.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import SupportsInt
 
 
 class CrawlStatus(IntEnum):
@@ -60,7 +61,9 @@ class Mall(IntEnum):
     @classmethod
     def parse(cls, value: object) -> Mall:
         try:
-            return cls(int(value))  # type: ignore[arg-type]
+            if not isinstance(value, (str, bytes, SupportsInt)):
+                raise TypeError(value)
+            return cls(int(value))
         except (TypeError, ValueError):
             raise ValueError(f"unknown mall_id {value!r}; known: {[m.value for m in cls]}") from None
 

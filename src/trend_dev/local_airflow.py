@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from trend.airflow_support import CONN_IDS
@@ -57,6 +58,64 @@ def dags_test(env: dict[str, str], dag_id: str, conf: dict | None = None, timeou
     if conf:
         cmd += ["--conf", json.dumps(conf)]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class ParsedDag:
+    dag_id: str
+    file: str  # relative to dags/
+    parse_seconds: float | None  # the dag-processor's last parse duration of that file
+
+
+def run_dag_processor(env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
+    """Airflow's own `airflow dag-processor`, parsing every DAG file once, then exiting."""
+    return subprocess.run(
+        [str(VENV_BIN / "airflow"), "dag-processor", "--num-runs", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def import_errors(env: dict[str, str]) -> list[dict]:
+    """`airflow dags list-import-errors` as a list of {filename, error, ...} (empty when none)."""
+    import json
+
+    out = subprocess.run(
+        [str(VENV_BIN / "airflow"), "dags", "list-import-errors", "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    # Airflow may log warnings to stdout first; the JSON document is one line of its own.
+    return json.loads(next(line for line in reversed(out.splitlines()) if line.startswith("[")))
+
+
+def parsed_dags(env: dict[str, str]) -> list[ParsedDag]:
+    """DAGs the dag-processor registered in a private SQLite metadata DB, with its parse times."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")) as db:
+        rows = db.execute(
+            "SELECT dag_id, relative_fileloc, last_parse_duration FROM dag WHERE NOT is_stale ORDER BY dag_id"
+        ).fetchall()
+    return [ParsedDag(dag_id, fileloc, duration) for dag_id, fileloc, duration in rows]
+
+
+def asset_event_counts(env: dict[str, str]) -> dict[str, int]:
+    """Asset events recorded so far in a private SQLite metadata DB, per asset name."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")) as db:
+        rows = db.execute(
+            "SELECT a.name, COUNT(e.id) FROM asset a LEFT JOIN asset_event e ON e.asset_id = a.id GROUP BY a.name"
+        ).fetchall()
+    return {name: int(n) for name, n in rows}
 
 
 if __name__ == "__main__":  # print `export` lines for a shell: eval "$(python -m trend_dev.local_airflow HOME)"

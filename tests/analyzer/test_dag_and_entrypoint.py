@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from trend.analyzer import airflow_tasks
 from trend.analyzer.docs import error_code_table
 from trend.analyzer.job import RunResult
 from trend.config import REPO_ROOT, ConfigError
+from trend.spark_submit import TrendSparkSubmitOperator
 
 DAG_FILE = REPO_ROOT / "dags" / "analyzer_batch.py"
 
@@ -23,45 +22,29 @@ def dag():
     return bag.dags["analyzer_batch"]
 
 
-def test_dag_wires_find_package_submit_then_sync(dag):
+def test_dag_wires_plan_submit_then_sync(dag):
     tasks = dag.task_dict
-    assert set(tasks) == {"find_datasets", "package_code", "plan", "analyse_dataset", "sync_histories"}
-    assert tasks["plan"].upstream_task_ids == {"find_datasets", "package_code"}
+    assert set(tasks) == {"plan", "analyse_dataset", "sync_histories", "announce"}
     assert tasks["analyse_dataset"].upstream_task_ids == {"plan"}
     assert tasks["sync_histories"].upstream_task_ids == {"analyse_dataset"}
     assert tasks["sync_histories"].trigger_rule == "all_done"  # histories learn about failures too
+    assert tasks["announce"].upstream_task_ids == {"sync_histories"}
+    assert [o.name for o in tasks["announce"].outlets] == ["analysed_datasets"]  # spvp_batch's schedule
     submit = tasks["analyse_dataset"]
-    assert submit.partial_kwargs["conn_id"] == "spark_default"
-    assert submit.partial_kwargs["application"].endswith("spark_jobs/analyzer_batch.py")
-    assert submit.partial_kwargs["jars"].endswith("mariadb-java-client.jar")
+    assert submit.operator_class is TrendSparkSubmitOperator
+    assert submit.partial_kwargs["job"] == "analyzer_batch"
+    assert not {"env_vars", "conf", "py_files", "application"} & set(submit.partial_kwargs)  # all in the operator
     assert dag.max_active_runs == 1 and dag.catchup is False
     assert set(dag.params.keys()) == {"dataset_id", "config"}
 
 
 def test_plan_gives_one_submission_per_dataset():
-    plans = airflow_tasks.submissions([4, 9], "/tmp/trend.zip", {"k_max": 8, "force": True})
+    plans = airflow_tasks.submissions([4, 9], {"k_max": 8, "force": True})
     assert plans == [
-        {
-            "application_args": ["--dataset-id", "4", "--set", "force=true", "--set", "k_max=8"],
-            "py_files": "/tmp/trend.zip",
-        },
-        {
-            "application_args": ["--dataset-id", "9", "--set", "force=true", "--set", "k_max=8"],
-            "py_files": "/tmp/trend.zip",
-        },
+        ["--dataset-id", "4", "--set", "force=true", "--set", "k_max=8"],
+        ["--dataset-id", "9", "--set", "force=true", "--set", "k_max=8"],
     ]
-    assert airflow_tasks.submissions([], "/tmp/trend.zip", None) == []
-
-
-def test_submit_env_carries_credentials_without_templating(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_MYSQL_DS_ANALYZER", "mysql://analyst:p%40ss@db.internal:3307/x")
-    monkeypatch.setenv("AIRFLOW_CONN_OPENAI_DEFAULT", '{"conn_type": "generic", "password": "sk-abc"}')
-    env = airflow_tasks.submit_env()
-    assert env["MYSQL_URL"] == "mysql://analyst:p%40ss@db.internal:3307"
-    assert env["OPENAI_API_KEY"] == "sk-abc"
-    assert Path(env["PYSPARK_PYTHON"]).name.startswith("python")
-    assert env["PATH"].split(":")[0] == str(Path(env["PYSPARK_PYTHON"]).parent)
-    assert "env_vars" in airflow_tasks.AnalyzerSubmitOperator.template_fields  # hence: set in execute
+    assert airflow_tasks.submissions([], None) == []
 
 
 def _entrypoint():

@@ -6,37 +6,35 @@ import pytest
 from spark_jobs import spvp_batch
 
 from tests.spvp import seed
-from trend.config import ConfigError, MysqlSettings
+from trend.config import ConfigError
 from trend.spvp import airflow_tasks as tasks
 from trend.spvp.settings import SpvpConfig
 from trend.spvp.spark_source import OrderViolation, in_id_order
 
 
-def test_job_arguments_carry_no_secret_and_the_password_comes_from_env(monkeypatch):
+def test_job_arguments_carry_no_secret_and_the_server_comes_from_env(monkeypatch):
     monkeypatch.setenv("MYSQL_URL", "mysql://app:url-secret@db.internal:3307")
-    monkeypatch.setenv("TP_MYSQL_PASSWORD", "env-secret")
-    args = tasks.spark_job_args(
-        [4, 9],
-        rerun=True,
-        mysql=MysqlSettings("db.internal", 3307, "app", "s3cr3t"),
-        config_json='{"backend": "openai"}',
-    )
-    assert args[1][:3] == ["--dataset-id", "9", "--rerun"]
-    assert not any("s3cr3t" in a or "secret" in a for a in args[0])
-    dbs = spvp_batch.databases(spvp_batch.parse_args([*args[0][:2], "--mysql-host", "h2", "--db", "gb_console=gbx"]))
+    args = tasks.spark_job_args([4, 9], rerun=True, config_json='{"backend": "openai"}')
+    assert args[1] == ["--dataset-id", "9", "--rerun", "--config", '{"backend": "openai"}']
+    assert not any("secret" in a or "db.internal" in a for a in args[0])
+    dbs = spvp_batch.databases(spvp_batch.parse_args([*args[0][:2], "--db", "gb_console=gbx"]))
     assert (dbs.settings.host, dbs.settings.port, dbs.settings.user, dbs.settings.password) == (
-        "h2",
+        "db.internal",
         3307,
         "app",
-        "env-secret",
+        "url-secret",
     )
     assert dbs.name("gb_console") == "gbx" and dbs.name("ds_analyzer").endswith("ds_analyzer")
-    assert "env-secret" not in repr(dbs)
+    assert "url-secret" not in repr(dbs)
     assert spvp_batch.parse_args(["--dataset-id", "1"]).resume_failed is False
-    monkeypatch.setenv("TP_SPVP_TRY_NUMBER", "2")
+    monkeypatch.setenv("TP_TRY_NUMBER", "2")
     assert spvp_batch.parse_args(["--dataset-id", "1"]).resume_failed is True
     with pytest.raises(SystemExit):
         spvp_batch.databases(spvp_batch.parse_args(["--dataset-id", "1", "--db", "nope=x"]))
+    with pytest.raises(SystemExit):  # the server is no argument any more: one way for both jobs
+        spvp_batch.parse_args(["--dataset-id", "1", "--mysql-host", "h2"])
+    with pytest.raises(json.JSONDecodeError):
+        tasks.spark_job_args([1], rerun=False, config_json="{not json")
 
 
 def test_invalid_config_is_a_clear_error(tmp_path):

@@ -1,80 +1,27 @@
-"""Airflow side of analyzer_batch: the submit operator and the task bodies the DAG calls.
+"""Airflow side of analyzer_batch: the task bodies the DAG calls (imported inside tasks).
 
-Imported by dags/analyzer_batch.py only. Secrets travel to spark-submit as
-environment variables resolved at execute time (never templated, never on the
-command line): MYSQL_URL from ``mysql_ds_analyzer``, OPENAI_API_KEY from
-``openai_default`` when that connection exists.
+The Spark submission itself is ``trend.spark_submit.TrendSparkSubmitOperator`` (job
+``analyzer_batch``): it ships the code and hands credentials to the job at execute time.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-from pathlib import Path
-from urllib.parse import quote
 
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-
-from trend.config import REPO_ROOT
-
-APPLICATION = str(REPO_ROOT / "spark_jobs" / "analyzer_batch.py")
+JOB = "analyzer_batch"
 
 
-def _mysql_url() -> str:
-    from trend.airflow_support import mysql_settings
-
-    settings = mysql_settings("ds_analyzer")
-    auth = quote(settings.user, safe="") + (f":{quote(settings.password, safe='')}" if settings.password else "")
-    return f"mysql://{auth}@{settings.host}:{settings.port}"
-
-
-def _openai_key() -> str | None:
-    from airflow.sdk import BaseHook
-
-    try:
-        return BaseHook.get_connection("openai_default").password or None
-    except Exception:
-        return None
-
-
-class AnalyzerSubmitOperator(SparkSubmitOperator):
-    """SparkSubmitOperator that adds DB/LLM credentials and the venv's Python to the job's env."""
-
-    def execute(self, context):
-        self.env_vars = {**(self.env_vars or {}), **submit_env()}
-        self._hook = None
-        return super().execute(context)
-
-
-def submit_env() -> dict[str, str]:
-    """Environment for spark-submit: credentials, the venv's Python, spark-submit on PATH."""
-    python_bin = str(Path(sys.executable).parent)
-    env = {
-        "MYSQL_URL": _mysql_url(),
-        "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_DRIVER_PYTHON": sys.executable,
-        # spark-submit ships with pyspark in the same venv as Airflow
-        "PATH": f"{python_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    if key := _openai_key():
-        env["OPENAI_API_KEY"] = key
-    return env
-
-
-def package_code() -> str:
-    """The ``trend`` package zipped for --py-files (content-hashed, built once)."""
-    from trend.pyfiles import build_zip
-
-    return str(build_zip())
-
-
-def submissions(dataset_ids: list[int], py_files: str, overrides: dict | None) -> list[dict]:
-    """One spark-submit kwargs dict per dataset (for expand_kwargs)."""
+def submissions(dataset_ids: list[int], overrides: dict | None) -> list[list[str]]:
+    """One spark-submit argument list per dataset; AnalyzerConfig overrides as ``--set k=json``."""
     extra: list[str] = []
     for key, value in sorted((overrides or {}).items()):
         extra += ["--set", f"{key}={json.dumps(value)}"]
-    return [{"application_args": ["--dataset-id", str(d), *extra], "py_files": py_files} for d in dataset_ids]
+    return [["--dataset-id", str(d), *extra] for d in dataset_ids]
+
+
+def plan_runs(dataset_id: int | None, overrides: dict | None) -> list[list[str]]:
+    """The datasets to analyse now (or the one from the trigger form) as spark-submit argument lists."""
+    return submissions(datasets_to_analyse(dataset_id), overrides)
 
 
 def datasets_to_analyse(requested: int | None) -> list[int]:
@@ -90,12 +37,14 @@ def datasets_to_analyse(requested: int | None) -> list[int]:
         conn.close()
 
 
-def sync_histories() -> int:
+def sync_histories() -> dict:
+    """Histories follow their datasets; says how many became ready for SPVP (spvp_status 2)."""
     from trend.airflow_support import mysql_connection
-    from trend.datasets import sync_dataset_histories
+    from trend.datasets import ready_for_spvp, sync_dataset_histories
 
     conn = mysql_connection("gb_console")
     try:
-        return len(sync_dataset_histories(conn))
+        changes = sync_dataset_histories(conn)
     finally:
         conn.close()
+    return {"histories_changed": len(changes), "ready_for_spvp": ready_for_spvp(changes)}

@@ -99,25 +99,28 @@ def _spark_scores(sample: DataFrame, ks: list[int], config: AnalyzerConfig) -> d
 def fit(features: DataFrame, k: int, config: AnalyzerConfig) -> tuple[DataFrame, np.ndarray]:
     """Adds cluster_id; returns the centroids too. k=1 (tiny input) is the mean, no K-means."""
     if k == 1:
-        mean = features.select(Summarizer.mean(F.col("features")).alias("m")).first()["m"]
+        row = features.select(Summarizer.mean(F.col("features")).alias("m")).first()
+        assert row is not None  # a global aggregate has exactly one row
+        mean = row["m"]
         return features.withColumn("cluster_id", F.lit(0)), np.asarray([mean.toArray()])
     best: KMeansModel | None = None
     for restart in range(max(1, config.kmeans_restarts)):  # keep the lowest within-cluster cost
         model: KMeansModel = _kmeans(k, config, seed=config.seed + restart).fit(features)
         if best is None or model.summary.trainingCost < best.summary.trainingCost:
             best = model
+    assert best is not None  # at least one restart ran
     return best.transform(features), np.asarray(best.clusterCenters(), dtype=np.float64)
 
 
 def assign_distance(predicted: DataFrame, centers: np.ndarray) -> DataFrame:
     """Adds ``distance`` (Euclidean, from each sentence to its own centroid)."""
 
-    @F.pandas_udf(DoubleType())
+    @F.pandas_udf(DoubleType())  # type: ignore[call-overload]  # stubs lack the type-hinted form
     def distance(vectors: pd.Series, clusters: pd.Series) -> pd.Series:
         matrix = np.stack(vectors.to_numpy())
         return pd.Series(np.linalg.norm(matrix - centers[clusters.to_numpy()], axis=1))
 
-    return predicted.withColumn("distance", distance(vector_to_array("features"), F.col("cluster_id")))
+    return predicted.withColumn("distance", distance(vector_to_array(F.col("features")), F.col("cluster_id")))
 
 
 def flag_noise(assigned: DataFrame, noise_z: float) -> DataFrame:

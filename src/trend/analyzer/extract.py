@@ -124,7 +124,7 @@ def read_sentences(spark: SparkSession, config: AnalyzerConfig, summary: InputSu
 def decode_embeddings(sentences: DataFrame, dim: int) -> DataFrame:
     """Blob column ``embedding`` → L2-normalised ML vector ``features``; a wrong length fails loudly."""
 
-    @F.pandas_udf(ArrayType(FloatType()))
+    @F.pandas_udf(ArrayType(FloatType()))  # type: ignore[call-overload]  # stubs lack the type-hinted form
     def decode(blobs: pd.Series) -> pd.Series:
         out = []
         for blob in blobs:

@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from trend import pyfiles
-from trend.analyzer import clustering, extract, keywords, lifecycle, publish, sentiment, similarity
+from trend.analyzer import clustering, extract, keywords, lifecycle, projection, publish, sentiment, similarity
 from trend.analyzer.errors import AnalysisError, InjectedFailure
 from trend.analyzer.labelling import ClusterSummary, LabelCache, make_labeller
 from trend.analyzer.settings import AnalyzerConfig
@@ -171,6 +171,8 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
         clustered = _keep(cached, clustered)
         clustered.count()
         result.k, result.silhouettes = choice.k, choice.silhouettes
+        coords = _keep(cached, projection.project_2d(sentences))  # the report's 2-D map
+        coords.count()
 
     with stages.stage("labelling"):
         viewpoints = _label_clusters(spark, dataset_id, clustered, config, result, labeller)
@@ -183,8 +185,10 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
             ),
         )
         scored.count()
-        sentence_rows = clustered.select("sentence_id", "review_id", "product_id", "cluster_id", "is_noise").join(
-            scored, "sentence_id"
+        sentence_rows = (
+            clustered.select("sentence_id", "review_id", "product_id", "cluster_id", "is_noise")
+            .join(scored, "sentence_id")
+            .join(coords, "sentence_id", "left")
         )
         review_rows = _keep(cached, sentiment.review_sentiment(sentence_rows, reviews, config.sentiment_threshold))
         review_rows.count()
@@ -282,5 +286,7 @@ def _result_frames(dataset_id, products, reviews, sentences, review_rows, senten
             F.col("is_noise").cast("int").alias("is_noise"),
             "sentiment",
             "sentiment_score",
+            "map_x",
+            "map_y",
         ),
     }

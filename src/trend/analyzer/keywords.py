@@ -35,7 +35,8 @@ def class_tfidf(clustered: DataFrame, top_n: int = 8) -> DataFrame:
     tf = words.groupBy("cluster_id", "term").count()
     per_cluster = tf.groupBy("cluster_id").agg(F.sum("count").alias("cluster_words"))
     per_term = tf.groupBy("term").agg(F.sum("count").alias("term_total"))
-    average = per_cluster.agg(F.avg("cluster_words")).first()[0] or 1.0
+    row = per_cluster.agg(F.avg("cluster_words")).first()
+    average = (row[0] if row is not None else None) or 1.0
     weighted = (
         tf.join(per_cluster, "cluster_id")
         .join(per_term, "term")

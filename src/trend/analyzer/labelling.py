@@ -12,10 +12,14 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from trend.analyzer.errors import AnalysisError
 from trend.analyzer.settings import AnalyzerConfig
 from trend.status import ErrorCode
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +148,7 @@ class OpenAILabeller:
             max_retries=0,
         )
 
-    def _messages(self, cluster: ClusterSummary) -> list[dict]:
+    def _messages(self, cluster: ClusterSummary) -> list[dict[str, str]]:
         lines = "\n".join(f"- {s}" for s in cluster.representatives)
         return [
             {"role": "system", "content": SYSTEM_PROMPT},
@@ -166,7 +170,7 @@ class OpenAILabeller:
             self.cache.put(key, self.config.llm_model, name, description, int(tokens))
         return Label(name, description, self.source)
 
-    def _complete(self, messages: list[dict]):
+    def _complete(self, messages: list[dict[str, str]]):
         import openai
 
         retryable = (
@@ -181,7 +185,7 @@ class OpenAILabeller:
             try:
                 return self.client.chat.completions.create(
                     model=self.config.llm_model,
-                    messages=messages,
+                    messages=cast("list[ChatCompletionMessageParam]", messages),  # role/content dicts
                     temperature=0,
                     max_tokens=self.max_tokens,
                     response_format={"type": "json_object"},

@@ -78,7 +78,7 @@ def fail(conn, dataset_id: int, code: ErrorCode, message: str) -> None:
     conn.commit()
 
 
-def parse_product_ids(settings: object, dataset_id: int) -> list[int]:
+def parse_product_ids(settings: str | bytes | dict | None, dataset_id: int) -> list[int]:
     """settings JSON → its distinct product ids (trend.datasets.DatasetSettings), else MALFORMED_SETTINGS."""
     from trend.datasets import DatasetSettings, MalformedSettings
 

@@ -46,6 +46,8 @@ STAGED = {
         "is_noise",
         "sentiment",
         "sentiment_score",
+        "map_x",
+        "map_y",
     ],
 }
 RESULT_TABLES = (
@@ -105,9 +107,9 @@ def publish(conn, dataset_id: int, run_id: str, config: AnalyzerConfig) -> dict[
             _check_fail_point(config, f"publish:{name}")
         cur.execute(
             """INSERT INTO review_sentences (dataset_id, sentence_id, review_id, product_id, cluster_id,
-                                             is_noise, ai_viewpoint_id, sentiment, sentiment_score)
+                                             is_noise, ai_viewpoint_id, sentiment, sentiment_score, map_x, map_y)
                SELECT s.dataset_id, s.sentence_id, s.review_id, s.product_id, s.cluster_id, s.is_noise,
-                      IF(s.is_noise, NULL, v.id), s.sentiment, s.sentiment_score
+                      IF(s.is_noise, NULL, v.id), s.sentiment, s.sentiment_score, s.map_x, s.map_y
                FROM stg_review_sentences s
                LEFT JOIN ai_viewpoints v ON v.dataset_id = s.dataset_id AND v.cluster_id = s.cluster_id
                WHERE s.run_id = %s""",

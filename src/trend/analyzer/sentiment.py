@@ -24,7 +24,7 @@ SENTENCE_SCHEMA = "sentence_id long, sentiment string, sentiment_score double"
 def _pipeline(model_path: str):
     from transformers import pipeline
 
-    return pipeline("sentiment-analysis", model=model_path, tokenizer=model_path, device=-1)
+    return pipeline("text-classification", model=model_path, tokenizer=model_path, device=-1)
 
 
 def _signed(label: str, probability: float, threshold: float) -> tuple[str, float]:
@@ -60,7 +60,7 @@ def sentence_sentiment(sentences: DataFrame, model_path: str | None, threshold: 
 
         return sentences.select("sentence_id", "text").mapInPandas(model_batches, SENTENCE_SCHEMA)
 
-    @F.pandas_udf(DoubleType())
+    @F.pandas_udf(DoubleType())  # type: ignore[call-overload]  # stubs lack the type-hinted form
     def lexicon_score(texts: pd.Series) -> pd.Series:
         return texts.fillna("").map(lexicon.score).astype("float64")
 

@@ -39,7 +39,7 @@ def product_vectors(sentences: DataFrame, products: DataFrame, text_weight: floa
     joined = review_part.join(tfidf.select("product_id", "text_vec"), "product_id")
     w_review, w_text = float(np.sqrt(1 - text_weight)), float(np.sqrt(text_weight))
 
-    @F.pandas_udf(ArrayType(DoubleType()))
+    @F.pandas_udf(ArrayType(DoubleType()))  # type: ignore[call-overload]  # stubs lack the type-hinted form
     def combine(review: pd.Series, text_vec: pd.Series) -> pd.Series:
         out = []
         for r, t in zip(review, text_vec):
@@ -51,7 +51,7 @@ def product_vectors(sentences: DataFrame, products: DataFrame, text_weight: floa
         return pd.Series(out)
 
     return joined.select(
-        "product_id", combine(vector_to_array("review_vec"), vector_to_array("text_vec")).alias("vector")
+        "product_id", combine(vector_to_array(F.col("review_vec")), vector_to_array(F.col("text_vec"))).alias("vector")
     )
 
 
@@ -92,7 +92,7 @@ def exact_top_k(vectors: DataFrame, k: int) -> DataFrame:
 
 def lsh_top_k(vectors: DataFrame, k: int, config: AnalyzerConfig) -> DataFrame:
     """Approximate: random-projection LSH self-join within ``lsh_max_distance``, then top-k."""
-    data = vectors.select("product_id", array_to_vector("vector").alias("v"))
+    data = vectors.select("product_id", array_to_vector(F.col("vector")).alias("v"))
     model = BucketedRandomProjectionLSH(
         inputCol="v",
         outputCol="hashes",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -49,7 +50,7 @@ class HttpCrawlerConfig:
         unknown = set(extras) - allowed
         if unknown:
             raise ValueError(f"crawler_service extras: unknown settings {sorted(unknown)}; allowed {sorted(allowed)}")
-        values = {}
+        values: dict[str, Any] = {}  # int for max_retries, float for the rest
         for key, value in extras.items():
             try:
                 values[key] = int(value) if key == "max_retries" else float(value)
@@ -139,7 +140,7 @@ class HttpCrawlerClient:
                 )
             elif result is None:
                 reason = "job canceled" if job["status"] == "canceled" else "missing from job result"
-                outcome = CrawlOutcome.canceled if job["status"] == "canceled" else CrawlOutcome.error
+                outcome = CrawlOutcome.canceled if job["status"] == "canceled" else CrawlOutcome.failed
                 outcomes.append(outcome(item, f"crawler job {job_id}: {reason}", job_id))
             elif result.get("status") == "success":
                 outcomes.append(CrawlOutcome.success(item, list(result.get("found_products") or []), job_id))

@@ -41,7 +41,9 @@ class TransformersMapper:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(settings.device)
+        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+        # transformers wraps PreTrainedModel.to with functools.wraps, which mypy reads as unbound
+        self.model = model.to(settings.device)  # type: ignore[arg-type]
         self.model.eval()
 
     def map(self, texts: Sequence[str]) -> list[set[int]]:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from trend.spvp.prompting import (
     InvalidLLMOutput,
@@ -96,7 +97,7 @@ class OpenAICompatibleMapper:
 
     def _ask(self, texts: list[str]) -> list[set[int]]:
         s = self.settings
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             model=s.model, messages=build_messages(self.category, texts), temperature=0, max_tokens=s.max_tokens
         )
         if s.json_mode:

@@ -10,7 +10,6 @@ crash after it loses nothing, and a rerun resumes at the first unprocessed id.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -41,11 +40,7 @@ class Databases:
 
     @classmethod
     def from_env(cls) -> Databases:
-        settings = MysqlSettings.from_env()
-        password = os.environ.get("TP_MYSQL_PASSWORD")
-        if password is not None:
-            settings = MysqlSettings(settings.host, settings.port, settings.user, password)
-        return cls(settings, {logical: db_name(logical) for logical in LOGICAL_DATABASES})
+        return cls(MysqlSettings.from_env(), {logical: db_name(logical) for logical in LOGICAL_DATABASES})
 
     def name(self, logical: str) -> str:
         return self.names.get(logical) or db_name(logical)

@@ -60,7 +60,7 @@ class Router:
             return labels, backends
         self.stats.sent_to_llm += int(chosen.size)
         try:
-            answers = self.llm.map([texts[i] for i in chosen])
+            answers = self.llm.map([texts[int(i)] for i in chosen])
         except InvalidLLMOutput as exc:
             if self.on_invalid_output != "offline":
                 raise

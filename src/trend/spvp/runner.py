@@ -137,14 +137,14 @@ def _map(spark, dataset_id: int, config: SpvpConfig, dbs: Databases, encode) -> 
             for batch in _batches(rows, config.batch_size):
                 mappings = _resolve(router, category.ordinals, batch)
                 ds.ping(True)
-                last_ids = progress.commit_batch(ds, category.id, last_ids, batch[-1]["sentence_id"], mappings)
+                last_ids = progress.commit_batch(ds, category.stored_id, last_ids, batch[-1]["sentence_id"], mappings)
                 report.batches += 1
                 report.sentences += len(batch)
                 report.mappings += len(mappings)
                 if config.fail_after_batches is not None and report.batches >= config.fail_after_batches:
                     raise InjectedFailure(f"injected failure after {report.batches} committed batches")
             # Every sentence up to the high-water mark has been seen (the range may end in a gap).
-            last_ids = progress.commit_batch(ds, category.id, last_ids, high, [])
+            last_ids = progress.commit_batch(ds, category.stored_id, last_ids, high, [])
             report.stream_seconds = time.perf_counter() - stream_started
         report.status = "completed" if min(last_ids.values()) >= high else "incomplete"
         report.seconds = time.perf_counter() - started
@@ -165,7 +165,11 @@ def _resolve(router: Router, ordinals: Sequence[int], batch: list) -> list[Mappi
         for j in np.flatnonzero(final[i]):
             out.append(
                 Mapping(
-                    int(row["sentence_id"]), int(ordinals[j]), row["mall_product_id"], float(scores[i, j]), backends[i]
+                    int(row["sentence_id"]),
+                    int(ordinals[int(j)]),
+                    row["mall_product_id"],
+                    float(scores[i, j]),
+                    backends[i],
                 )
             )
     return out

@@ -1,7 +1,7 @@
 """SpvpConfig: everything the mapping job can be told, from a JSON file, a dict or defaults.
 
 Secrets are not part of it: the OpenAI key is read from the environment
-variable named by ``openai.api_key_env``, the MySQL password from TP_MYSQL_PASSWORD/MYSQL_URL.
+variable named by ``openai.api_key_env``, the MySQL credentials from MYSQL_URL.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ File format (YAML or JSON)::
         description: ...
         keywords: [battery, charge]        # optional
         examples: ["Battery lasts days."]  # optional, few-shot
+
+A wishlist gets its category with ``assign_to_wishlist`` (``make load-viewpoints
+VIEWPOINTS=file.yaml ASSIGN_WISHLIST=id``): dataset_create copies it into every dataset
+it creates for that wishlist, and spvp_batch maps the dataset's sentences to it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from trend.db import fetch_all, transaction
+from trend.datasets import UnknownWishlist
+from trend.db import fetch_all, table, transaction
 
 
 class ViewpointFileError(ValueError):
@@ -48,6 +53,13 @@ class ViewpointCategory:
     description: str = ""
     viewpoints: tuple[Viewpoint, ...] = field(default_factory=tuple)
     id: int | None = None
+
+    @property
+    def stored_id(self) -> int:
+        """The id of a category loaded from the database; an unsaved one has none."""
+        if self.id is None:
+            raise ValueError(f"viewpoint category {self.name!r} is not stored yet")
+        return self.id
 
     @property
     def ordinals(self) -> list[int]:
@@ -198,3 +210,56 @@ def load_category(conn, category_id: int | None = None, name: str | None = None)
             for r in vps
         ),
     )
+
+
+@dataclass(frozen=True)
+class CategoryAssignment:
+    wishlist_id: int
+    category_id: int
+    groups: int  # wishlist_to_groups rows of the wishlist, all now on this category
+    datasets: int  # datasets of the wishlist created without a category that got this one
+
+
+def check_wishlist(conn, wishlist_id: int) -> int:
+    """Number of groups the wishlist belongs to; UnknownWishlist when none."""
+    rows = fetch_all(
+        conn,
+        f"SELECT COUNT(*) AS n FROM {table('gb_console', 'wishlist_to_groups')} WHERE wishlist_id = %s",
+        (wishlist_id,),
+    )
+    if not rows[0]["n"]:
+        raise UnknownWishlist(f"wishlist {wishlist_id} belongs to no group (wishlist_to_groups): nothing to assign")
+    return int(rows[0]["n"])
+
+
+def assign_to_wishlist(conn, wishlist_id: int, category_id: int) -> CategoryAssignment:
+    """Give every group of a wishlist this viewpoint category, in one transaction.
+
+    dataset_create copies ``wishlist_to_groups.viewpoint_category_id`` into each dataset it
+    creates. Datasets of the wishlist created earlier without a category get it too (SPVP
+    could not map them); datasets that already have a category keep theirs (their mappings
+    belong to it). Idempotent. ``conn`` must reach gb_console and ds_analyzer (one server).
+    """
+    with transaction(conn) as cur:
+        cur.execute(f"SELECT id FROM {table('ds_analyzer', 'viewpoint_categories')} WHERE id = %s", (category_id,))
+        if cur.fetchone() is None:
+            raise UnknownCategory(f"viewpoint category {category_id} not found")
+        cur.execute(
+            f"SELECT id FROM {table('gb_console', 'wishlist_to_groups')} WHERE wishlist_id = %s FOR UPDATE",
+            (wishlist_id,),
+        )
+        groups = len(cur.fetchall())
+        if not groups:
+            raise UnknownWishlist(f"wishlist {wishlist_id} belongs to no group (wishlist_to_groups): nothing to assign")
+        cur.execute(
+            f"UPDATE {table('gb_console', 'wishlist_to_groups')} SET viewpoint_category_id = %s WHERE wishlist_id = %s",
+            (category_id, wishlist_id),
+        )
+        cur.execute(
+            f"UPDATE {table('ds_analyzer', 'datasets')} d "
+            f"JOIN {table('gb_console', 'wishlist_dataset_histories')} h ON h.dataset_id = d.id "
+            "SET d.viewpoint_category_id = %s WHERE h.wishlist_id = %s AND d.viewpoint_category_id IS NULL",
+            (category_id, wishlist_id),
+        )
+        datasets = cur.rowcount
+    return CategoryAssignment(wishlist_id, category_id, groups, datasets)
