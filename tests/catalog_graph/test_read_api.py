@@ -123,3 +123,13 @@ def _final(row):
     from trend.catalog_graph.model import FinalSettings
 
     return FinalSettings(row.search_type, row.filter, row.required_data)
+
+
+def test_a_tree_before_the_catalog_existed_is_empty(store):
+    from trend.catalog_graph.read_api import catalog_as_of
+
+    _, msgs = _catalog(store)
+    process_all(store, msgs)
+    before = catalog_as_of(store, "r", T0 - 1)
+    assert before.nodes == {} and list(before.walk()) == []
+    assert [n.category_id for n in catalog_as_of(store, "r", T0 + 1).walk()] == [None, "shoes"]

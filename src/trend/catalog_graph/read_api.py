@@ -64,7 +64,7 @@ class CatalogTree:
 
     def walk(self):
         """Nodes depth-first from the catalog, children in id order."""
-        stack = [self.root_id]
+        stack = [self.root_id] if self.root_id in self.nodes else []  # empty before the catalog existed
         while stack:
             node = self.nodes[stack.pop()]
             yield node
