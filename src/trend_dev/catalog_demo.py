@@ -17,105 +17,135 @@ import json
 import os
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 from trend.catalog_graph import operations as ops
-from trend.catalog_graph.model import DerivedState, NodeSettings
+from trend.catalog_graph.model import DerivedState, NodeSettings, category_node_id
 from trend.catalog_graph.model import MatchMode as M
-from trend.catalog_graph.recompute import process_message, stored_states
-from trend.catalog_graph.store import EMBEDDED_PATH_ENV, GraphStore, open_embedded
+from trend.catalog_graph.read_api import catalog_tree
+from trend.catalog_graph.recompute import process_all, process_message
+from trend.catalog_graph.store import EMBEDDED_PATH_ENV, GraphStore, open_file
+from trend.catalog_graph.vertex import parse_state, state_json
 
 CATALOG = "demo"
-ROOT = f"catalog:{CATALOG}"
-CHANGED_NODE = f"{ROOT}/electronics"
+ROOT = f"catalogNode_{CATALOG}"
 BEFORE_FILE_ENV = "CATALOG_DEMO_BEFORE"
+NAMESPACE = uuid.UUID("0f5d0c0e-8f7b-4d36-9a0b-5c1e2d3f4a5b")
+
+
+def node_id(path: str) -> str:
+    """The demo's node ids are derived from their path, so every step finds them again."""
+    category = path.rsplit("/", 1)[-1]
+    return category_node_id(CATALOG, category, str(uuid.uuid5(NAMESPACE, path)))
+
+
+CHANGED_NODE = node_id("electronics")
+
+
+def eq(field: str, value: object) -> dict:
+    return {"field": field, "op": "eq", "value": value}
 
 
 def seed(store: GraphStore) -> list:
-    """A catalog with 9 categories; 'cameras' also sits under 'gifts' (two parents)."""
+    """A catalog with 9 categories; 'cameras' also sits under 'gifts' (two placements)."""
     s = NodeSettings
-    msgs = [ops.create_catalog(store, CATALOG, NodeSettings.root("keyword", "shop:demo", ("price", "title")), "alice")]
-    tree = [
-        (ROOT, "electronics", s(filter="dept:electronics", filter_mode=M.APPEND)),
-        (f"{ROOT}/electronics", "phones", s()),
-        (
-            f"{ROOT}/electronics",
-            "cameras",
-            s(filter="type:camera", filter_mode=M.APPEND, required_data=("megapixels",), required_data_mode=M.APPEND),
-        ),
-        (f"{ROOT}/electronics/cameras", "lenses", s()),
-        (f"{ROOT}/electronics", "refurbished", s("image", M.NONE, "condition:refurb", M.NONE, ("grade",), M.NONE)),
-        (ROOT, "home", s(filter="dept:home", filter_mode=M.APPEND)),
-        (f"{ROOT}/home", "kitchen", s()),
-        (ROOT, "gifts", s(filter="tag:gift", filter_mode=M.NONE)),
-        (f"{ROOT}/gifts", "cameras", s()),
+    msgs = [
+        ops.create_catalog(
+            store, CATALOG, NodeSettings.root("product", eq("shop", "demo"), ("price", "title")), "alice"
+        )
     ]
-    for parent, category, settings in tree:
-        msgs.append(ops.add_category_node(store, parent, category, settings, "alice"))
+    tree = [
+        ("electronics", s(filter=eq("dept", "electronics"), filter_mode=M.APPEND)),
+        ("electronics/phones", s()),
+        (
+            "electronics/cameras",
+            s(
+                filter=eq("type", "camera"),
+                filter_mode=M.APPEND,
+                required_data=("megapixels",),
+                required_data_mode=M.APPEND,
+            ),
+        ),
+        ("electronics/cameras/lenses", s()),
+        ("electronics/refurbished", s("sellOffer", M.NONE, eq("condition", "refurb"), M.NONE, ("grade",), M.NONE)),
+        ("home", s(filter=eq("dept", "home"), filter_mode=M.APPEND)),
+        ("home/kitchen", s()),
+        ("gifts", s(filter=eq("tag", "gift"), filter_mode=M.NONE)),
+        ("gifts/cameras", s()),
+    ]
+    for path, settings in tree:
+        parent = node_id(path.rsplit("/", 1)[0]) if "/" in path else ROOT
+        category = path.rsplit("/", 1)[-1]
+        node_uuid = node_id(path).rsplit("_", 1)[1]
+        msgs.append(ops.add_category_node(store, parent, category, settings, "alice", node_uuid=node_uuid))
     return msgs
 
 
-def _name(node_id: str) -> str:
-    return node_id[len(ROOT) :] or "(catalog, categoryId 0)"
+def _name(node_id_: str) -> str:
+    if node_id_ == ROOT:
+        return "(catalog, categoryId 0)"
+    return NAMES.get(node_id_, node_id_)
 
 
-def _values(state: DerivedState) -> str:
-    combined = " OR ".join(f"[{b}]" for b in state.combined_filter)
+NAMES = {
+    node_id(p): "/" + p
+    for p in (
+        "electronics",
+        "electronics/phones",
+        "electronics/cameras",
+        "electronics/cameras/lenses",
+        "electronics/refurbished",
+        "home",
+        "home/kitchen",
+        "gifts",
+        "gifts/cameras",
+    )
+}
+
+
+def _values(state: DerivedState, combined: dict | None) -> str:
     return (
-        f"searchType={state.final.search_type} filter={state.final.filter} "
+        f"searchType={state.final.search_type} filter={state.final.filter.text} "
         f"requiredData={','.join(state.final.required_data)} {'enabled' if state.enabled else 'disabled'} "
-        f"version={state.version}\n{'':>14}combined: {combined}"
+        f"version={state.version}\n{'':>14}combined: {json.dumps(combined)}"
     )
 
 
-def print_states(title: str, states: dict[str, DerivedState]) -> None:
+def _views(store: GraphStore) -> dict[str, tuple[DerivedState, dict | None]]:
+    return {n.node_id: (n.state, n.combined_filter) for n in catalog_tree(store, CATALOG).walk()}
+
+
+def print_states(title: str, views: dict) -> None:
     print(title)
-    for node_id in sorted(states):
-        print(f"  {_name(node_id)}\n{'':>14}{_values(states[node_id])}")
+    for nid in sorted(views, key=_name):
+        print(f"  {_name(nid)}\n{'':>14}{_values(*views[nid])}")
 
 
-def print_before_after(before: dict[str, DerivedState], after: dict[str, DerivedState]) -> int:
-    changed = sorted(n for n in after if before.get(n) != after[n])
+def print_before_after(before: dict, after: dict) -> int:
+    changed = sorted((n for n in after if before.get(n) != after[n]), key=_name)
     print(f"\n{len(changed)} of {len(after)} nodes changed:")
-    for node_id in changed:
-        print(f"  {_name(node_id)}")
-        print(f"    before:   {_values(before[node_id]) if node_id in before else '(new)'}")
-        print(f"    after:    {_values(after[node_id])}")
-    unchanged = sorted(set(after) - set(changed))
+    for nid in changed:
+        print(f"  {_name(nid)}")
+        print(f"    before:   {_values(*before[nid]) if nid in before else '(new)'}")
+        print(f"    after:    {_values(*after[nid])}")
+    unchanged = sorted((n for n in after if n not in changed), key=_name)
     print("unchanged: " + ", ".join(_name(n) for n in unchanged))
     return len(changed)
 
 
 def change(store: GraphStore):
     """Electronics switches from appending to its own filter; refurbished (mode none) stays."""
-    return ops.change_settings(
-        store, CHANGED_NODE, NodeSettings(filter="dept:electronics OR dept:gadgets", filter_mode=M.NONE), "bob"
-    )
+    own = {"or": [eq("dept", "electronics"), eq("dept", "gadgets")]}
+    return ops.change_settings(store, CHANGED_NODE, NodeSettings(filter=own, filter_mode=M.NONE), "bob")
 
 
-def _state_json(states: dict[str, DerivedState]) -> str:
-    return json.dumps(
-        {
-            n: [
-                s.final.search_type,
-                s.final.filter,
-                list(s.final.required_data),
-                s.enabled,
-                list(s.combined_filter),
-                s.version,
-            ]
-            for n, s in states.items()
-        }
-    )
+def _state_json(views: dict) -> str:
+    return json.dumps({n: [state_json(s, 0), combined] for n, (s, combined) in views.items()})
 
 
-def _state_from_json(text: str) -> dict[str, DerivedState]:
-    from trend.catalog_graph.model import FinalSettings
-
-    return {
-        n: DerivedState(FinalSettings(v[0], v[1], tuple(v[2])), v[3], tuple(v[4]), v[5])
-        for n, v in json.loads(text).items()
-    }
+def _state_from_json(text: str) -> dict:
+    return {n: (parse_state(v[0])[0], v[1]) for n, v in json.loads(text).items()}
 
 
 def _aws():
@@ -136,21 +166,20 @@ def main(argv: list[str] | None = None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="catalog-demo-")
         path = str(Path(tmp.name) / "catalog.sqlite")
     before_file = Path(os.environ.get(BEFORE_FILE_ENV, str(Path(path).with_suffix(".before.json"))))
-    store = open_embedded(path)
+    store = open_file(path)
     try:
         if args.step == "all":
-            for msg in seed(store):
-                process_message(store, msg)
-            before = stored_states(store, CATALOG)
+            process_all(store, seed(store))
+            before = _views(store)
             print_states("catalog 'demo' after seeding and recompute:", before)
             msg = change(store)
-            print(f"\nchange: {CHANGED_NODE} filter -> own 'dept:electronics OR dept:gadgets' (mode none)")
+            print("\nchange: /electronics filter -> own dept = electronics OR dept = gadgets (mode none)")
             result = process_message(store, msg)
             print(
                 f"recompute: {result.round_trips} graph round trips, {result.nodes_read} nodes read, "
                 f"{result.nodes_written} nodes written"
             )
-            print_before_after(before, stored_states(store, CATALOG))
+            print_before_after(before, _views(store))
         elif args.step == "seed":
             msgs = seed(store)
             print(f"seeded catalog 'demo': {len(msgs)} changes in {path}")
@@ -162,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                 ensure_tables(clients[0])
                 print(f"DynamoDB tables ready; queue {ensure_queue(clients[1])}")
         elif args.step == "change":
-            before_file.write_text(_state_json(stored_states(store, CATALOG)))
+            before_file.write_text(_state_json(_views(store)))
             msg = change(store)
             print(f"changed {CHANGED_NODE}: message {msg.to_json()}")
             clients = _aws()
@@ -173,15 +202,15 @@ def main(argv: list[str] | None = None) -> int:
                 print("published to the recompute queue")
         else:
             before = _state_from_json(before_file.read_text())
-            after = stored_states(store, CATALOG)
+            after = _views(store)
             print_states("catalog 'demo' now:", after)
             changed = print_before_after(before, after)
             clients = _aws()
             if clients:
-                from trend.catalog_graph.dynamo import CategoryNodeTable
+                from trend.catalog_graph.node_table import CategoryNodeTable
 
                 rows = CategoryNodeTable(clients[0]).rows(CATALOG)
-                same = sum(1 for n, r in rows.items() if after.get(n) == r.state)
+                same = sum(1 for n, r in rows.items() if n in after and r.matches(after[n][0]))
                 print(f"DynamoDB CategoryNode table: {len(rows)} rows, {same} equal to the graph")
             if changed == 0:
                 print("demo: expected the change to reach some nodes", file=sys.stderr)

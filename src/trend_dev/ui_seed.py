@@ -18,7 +18,7 @@ from pathlib import Path
 from trend.catalog_graph import operations as ops
 from trend.catalog_graph.model import MatchMode, NodeSettings
 from trend.catalog_graph.recompute import full_rebuild
-from trend.catalog_graph.store import open_embedded
+from trend.catalog_graph.store import open_file
 from trend.db import table
 from trend.status import DatasetStatus, ErrorCode, HistoryStatus, Mall, SpvpStatus
 from trend_dev import catalog_demo
@@ -386,7 +386,7 @@ class SeededCatalog:
 
 def seed_catalog(path: str | Path) -> SeededCatalog:
     """The catalog_demo tree (gremlite file at ``path``), recomputed, then one settings change."""
-    store = open_embedded(path)
+    store = open_file(path)
     try:
         catalog_demo.seed(store)
         full_rebuild(store, catalog_demo.CATALOG)
@@ -395,7 +395,10 @@ def seed_catalog(path: str | Path) -> SeededCatalog:
         before = ops.now_us()
         time.sleep(0.01)
         ops.change_settings(
-            store, catalog_demo.CHANGED_NODE, NodeSettings(filter="dept:gadgets", filter_mode=MatchMode.APPEND), "bob"
+            store,
+            catalog_demo.CHANGED_NODE,
+            NodeSettings(filter=catalog_demo.eq("dept", "gadgets"), filter_mode=MatchMode.APPEND),
+            "bob",
         )
         full_rebuild(store, catalog_demo.CATALOG)
     finally:

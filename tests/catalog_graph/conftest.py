@@ -1,5 +1,6 @@
-"""Fixtures for the catalog graph: a graph store (embedded gremlite, or the Gremlin Server at
-GREMLIN_URL for the contract suite) and a moto server for DynamoDB and SQS."""
+"""Fixtures for the catalog graph: a graph store (embedded gremlite, gremlite with Neptune's
+semantics, or the Gremlin Server at GREMLIN_URL for the contract suite) and a moto server for
+DynamoDB and SQS."""
 
 from __future__ import annotations
 
@@ -9,7 +10,19 @@ import uuid
 
 import pytest
 
-from trend.catalog_graph.store import GREMLIN_URL_ENV, open_embedded, open_remote
+from trend.catalog_graph.store import GREMLIN_URL_ENV, open_embedded, open_neptune_emulation, open_remote
+
+T0 = 1_700_000_000_000_000  # a timestamp in microseconds; tests count events from here
+SEMANTICS = ["gremlite", "neptune"]  # the embedded stores every contract and property test runs on
+
+
+def eq(field: str, value: object) -> dict:
+    """A one-condition structured filter."""
+    return {"field": field, "op": "eq", "value": value}
+
+
+def open_semantics(semantics: str, path):
+    return open_neptune_emulation(path) if semantics == "neptune" else open_embedded(path)
 
 
 def _backends() -> list:
@@ -17,7 +30,7 @@ def _backends() -> list:
         "remote",
         marks=pytest.mark.skipif(not os.environ.get(GREMLIN_URL_ENV), reason="GREMLIN_URL not set"),
     )
-    return ["embedded", remote]
+    return [*SEMANTICS, remote]
 
 
 @pytest.fixture(params=_backends())
@@ -26,7 +39,7 @@ def store(request, tmp_path):
     if request.param == "remote":
         graph = open_remote(os.environ[GREMLIN_URL_ENV])
     else:
-        graph = open_embedded(tmp_path / "catalog.sqlite")
+        graph = open_semantics(request.param, tmp_path / "catalog.sqlite")
     yield graph
     graph.close()
 
@@ -60,3 +73,19 @@ def moto_endpoint():
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture
+def aws(moto_endpoint):
+    """Fresh DynamoDB tables and a FIFO queue (with its DLQ) on the moto server."""
+    import boto3
+
+    from trend.catalog_graph.dynamo import ensure_tables
+    from trend.catalog_graph.sqs import ensure_queue
+
+    suffix = uuid.uuid4().hex[:8]
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1")
+    names = {"config": f"cfg_{suffix}", "nodes": f"nodes_{suffix}", "blocks": f"blocks_{suffix}"}
+    ensure_tables(dynamodb, names["config"], names["nodes"], names["blocks"])
+    return dynamodb, sqs, names, ensure_queue(sqs, f"q-{suffix}.fifo")

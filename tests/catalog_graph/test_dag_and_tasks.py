@@ -9,11 +9,13 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.catalog_graph.conftest import T0, eq
 from trend.catalog_graph import airflow_tasks as tasks
 from trend.catalog_graph import operations as ops
-from trend.catalog_graph.dynamo import CategoryNodeTable, ensure_tables
+from trend.catalog_graph.dynamo import ensure_tables
 from trend.catalog_graph.model import MatchMode as M
 from trend.catalog_graph.model import NodeSettings
+from trend.catalog_graph.node_table import CategoryNodeTable
 from trend.catalog_graph.recompute import expected_states, stored_states
 from trend.catalog_graph.sqs import ensure_queue, publish
 from trend.catalog_graph.store import open_embedded
@@ -57,6 +59,7 @@ def env(monkeypatch, tmp_path, moto_endpoint):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     monkeypatch.setenv("CATALOG_CONFIG_TABLE", f"cfg_{suffix}")
     monkeypatch.setenv("CATALOG_NODE_TABLE", f"nodes_{suffix}")
+    monkeypatch.setenv("CATALOG_BLOCK_TABLE", f"blocks_{suffix}")
     dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1")
     ensure_tables(dynamodb)
@@ -67,12 +70,13 @@ def env(monkeypatch, tmp_path, moto_endpoint):
 
 def _seed(path):
     store = open_embedded(path)
-    root = "catalog:web"
-    msgs = [
-        ops.create_catalog(store, "web", NodeSettings.root("kw", "web", ("price",)), "u", at=1),
-        ops.add_category_node(store, root, "1", NodeSettings(filter="one", filter_mode=M.APPEND), "u", at=2),
-        ops.add_category_node(store, f"{root}/1", "2", NodeSettings(), "u", at=3),
-    ]
+    root = "catalogNode_web"
+    msgs = [ops.create_catalog(store, "web", NodeSettings.root("product", eq("web", 1), ("price",)), "u", at=T0)]
+    msgs.append(
+        ops.add_category_node(store, root, "1", NodeSettings(filter=eq("one", 1), filter_mode=M.APPEND), "u", at=T0 + 1)
+    )
+    msgs.append(ops.add_category_node(store, msgs[1].node_id, "2", NodeSettings(), "u", at=T0 + 2))
+    store.commit()
     return store, msgs
 
 
@@ -81,19 +85,23 @@ def test_consume_task_drains_the_queue(env):
     store, msgs = _seed(path)
     publish(sqs, url, msgs)
     summary = tasks.consume_messages(max_messages=10)
-    assert summary["received"] == 3 and summary["failed"] == []
-    assert stored_states(store, "web") == expected_states(store, "web")
-    assert {n: r.state for n, r in CategoryNodeTable(dynamodb).rows("web").items()} == expected_states(store, "web")
+    assert summary["received"] == 3 and summary["failed"] == [] and summary["dead_lettered"] == []
+    expected = expected_states(store, "web")
+    assert stored_states(store, "web") == expected
+    rows = CategoryNodeTable(dynamodb).rows("web")
+    assert set(rows) == set(expected) and all(rows[n].matches(s) for n, s in expected.items())
     store.close()
 
 
 def test_rebuild_and_consistency_tasks(env):
     _dynamodb, _, _, path = env
-    store, _ = _seed(path)
+    store, msgs = _seed(path)
     summary = tasks.rebuild_catalog("web")
     assert summary["nodes_written"] == 3
     assert tasks.consistency_check(["web"], repair=False)["web"]["graph_drift"] == 0
-    store.run(store.g.V().has("uid", "catalog:web/1/2").property("filter", "drift"))
+    from gremlin_python.process.traversal import Cardinality
+
+    store.run(store.g.V().has("uid", msgs[2].node_id).property(Cardinality.single, "derived", ""))
     store.commit()
     assert tasks.consistency_check(None, repair=True)["web"] == {
         "nodes": 3,
@@ -116,7 +124,7 @@ def test_resources_come_from_connections_or_env(monkeypatch, tmp_path):
     assert tasks.aws_clients() is None  # nothing configured: the demo runs without AWS
     monkeypatch.setenv("CATALOG_GRAPH_SQLITE", str(tmp_path / "g.sqlite"))
     store = tasks.open_graph()
-    assert store.embedded
+    assert store.transactional
     store.close()
     monkeypatch.setenv("AIRFLOW_CONN_GREMLIN_DEFAULT", "ws://gremlin-server:8182/gremlin")
     assert tasks.gremlin_url() == "ws://gremlin-server:8182/gremlin"

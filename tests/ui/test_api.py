@@ -6,6 +6,7 @@ endpoints' SQL aggregation is checked against an independent count.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ import pytest
 import requests
 
 from tests.ui.conftest import Client
-from trend.catalog_graph.recompute import stored_states
+from trend.catalog_graph.read_api import catalog_tree
 from trend.catalog_graph.store import open_embedded
 from trend.db import connect, fetch_all, table
 from trend.status import DatasetStatus, ErrorCode
@@ -227,16 +228,17 @@ def test_catalog_tree_matches_the_graph(admin, ui_catalog):
     tree = admin.json(f"catalogs/{ui_catalog.catalog_id}/tree")
     store = open_embedded(ui_catalog.path)
     try:
-        stored = stored_states(store, ui_catalog.catalog_id)
+        graph = catalog_tree(store, ui_catalog.catalog_id)
     finally:
         store.close()
-    assert {n["node_id"] for n in tree["nodes"]} == set(stored)
+    assert {n["node_id"] for n in tree["nodes"]} == set(graph.nodes)
     for node in tree["nodes"]:
-        state = stored[node["node_id"]]
-        assert node["combined_filter"] == list(state.combined_filter)
-        assert (node["filter"], node["enabled"]) == (state.final.filter, state.enabled)
+        expected = graph.nodes[node["node_id"]]
+        assert node["combined_filter_json"] == expected.combined_filter
+        assert (node["filter"], node["enabled"]) == (expected.state.final.filter.text, expected.state.enabled)
+        assert all(" AND categoryId IN (" in block for block in node["combined_filter"])
     changed = next(n for n in tree["nodes"] if n["node_id"] == ui_catalog.changed_node)
-    assert "dept:gadgets" in changed["filter"]
+    assert '"gadgets"' in changed["filter"]
 
 
 def changed_now(admin, ui_catalog) -> str:
@@ -247,7 +249,7 @@ def changed_now(admin, ui_catalog) -> str:
 def test_catalog_as_of_and_node_history(admin, ui_catalog):
     before = admin.json(f"catalogs/{ui_catalog.catalog_id}/tree", as_of=ui_catalog.before_change_us)
     changed = next(n for n in before["nodes"] if n["node_id"] == ui_catalog.changed_node)
-    assert "dept:electronics" in changed["filter"] and "dept:gadgets" not in changed["filter"]
+    assert '"electronics"' in changed["filter"] and '"gadgets"' not in changed["filter"]
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")  # ISO, UTC, no offset
     later = admin.json(f"catalogs/{ui_catalog.catalog_id}/tree", as_of=tomorrow)
     assert next(n for n in later["nodes"] if n["node_id"] == ui_catalog.changed_node)["filter"] == changed_now(
@@ -257,8 +259,12 @@ def test_catalog_as_of_and_node_history(admin, ui_catalog):
     assert empty["nodes"] == []
     history = admin.json("catalog-nodes/history", node_id=ui_catalog.changed_node)
     settings = [e for e in history if e["kind"] == "settings"]
-    assert [s["settings"]["filter"] for s in settings] == ["dept:electronics", "dept:gadgets"]
-    assert admin.get("catalog-nodes/history", node_id="catalog:demo/nope").status_code == 404
+    assert [json.loads(s["settings"]["filter"]) for s in settings] == [
+        {"field": "dept", "op": "eq", "value": "electronics"},
+        {"field": "dept", "op": "eq", "value": "gadgets"},
+    ]
+    missing = "categoryNode_demo_nope_00000000-0000-4000-8000-000000000000"
+    assert admin.get("catalog-nodes/history", node_id=missing).status_code == 404
     assert admin.get("catalog-nodes/history", node_id="not an id").status_code == 422
     assert admin.get(f"catalogs/{ui_catalog.catalog_id}/tree", as_of="yesterday").status_code == 422
 

@@ -82,7 +82,7 @@ def _check_catalog(driver, ui_catalog, tmp_path) -> None:
     _enter_plugin_frame(driver, "Catalog tree")
     _wait_count(driver, "#tree .node", 10)
     node = driver.find_element(By.CSS_SELECTOR, f"#tree .node[data-node-id='{ui_catalog.changed_node}']")
-    assert "dept:gadgets" in node.text
+    assert '"gadgets"' in node.text
     node.click()
     WebDriverWait(driver, TIMEOUT).until(lambda d: "Combined filter" in d.find_element(By.ID, "node-detail").text)
     assert _count(driver, "#node-detail table.history tbody tr") >= 3  # enabled + 2 settings versions

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 
-from trend.catalog_graph.store import EMBEDDED_PATH_ENV, GREMLIN_URL_ENV, GraphStore, open_embedded, open_remote
+from trend.catalog_graph.store import EMBEDDED_PATH_ENV, GREMLIN_URL_ENV, GraphStore, open_file, open_remote
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ def open_graph() -> GraphStore:
     path = os.environ.get(EMBEDDED_PATH_ENV) or os.path.join(
         os.environ.get("AIRFLOW_HOME", "."), "catalog_graph.sqlite"
     )
-    log.info("catalog graph: embedded gremlite at %s", path)
-    return open_embedded(path)
+    log.info("catalog graph: embedded file at %s", path)
+    return open_file(path)
 
 
 def aws_clients() -> tuple[object, object] | None:
@@ -89,7 +89,8 @@ def resources() -> Iterator[tuple[GraphStore, object | None, object | None]]:
 
 def consume_messages(max_messages: int | None = None) -> dict:
     """Scheduled mode: drain up to ``max_messages`` change messages from the FIFO queue."""
-    from trend.catalog_graph.dynamo import CategoryNodeTable, ConfigStore
+    from trend.catalog_graph.dynamo import ConfigStore
+    from trend.catalog_graph.node_table import CategoryNodeTable
     from trend.catalog_graph.sqs import consume, queue_url
 
     with resources() as (store, dynamodb, sqs):
@@ -106,13 +107,14 @@ def consume_messages(max_messages: int | None = None) -> dict:
             wait_seconds=config.wait_seconds,
             visibility_timeout=config.visibility_timeout,
             attempts=config.max_attempts,
+            max_nodes=config.max_nodes_per_message,
         )
         return asdict(result)
 
 
 def rebuild_catalog(catalog_id: str) -> dict:
     """Manual mode: recompute one catalog from scratch and write every node that differs."""
-    from trend.catalog_graph.dynamo import CategoryNodeTable
+    from trend.catalog_graph.node_table import CategoryNodeTable
     from trend.catalog_graph.recompute import full_rebuild
 
     if not catalog_id:
@@ -121,13 +123,15 @@ def rebuild_catalog(catalog_id: str) -> dict:
         result = full_rebuild(store, catalog_id, CategoryNodeTable(dynamodb) if dynamodb else None)
         summary = asdict(result)
         summary.pop("written_ids")
+        summary.pop("follow_ups")
         return {"catalog_id": catalog_id, **summary}
 
 
 def consistency_check(catalog_ids: list[str] | None = None, repair: bool | None = None) -> dict:
     """Compare stored finals (graph + table) with a from-scratch recompute; repair if asked."""
     from trend.catalog_graph.consistency import check_catalog, list_catalogs
-    from trend.catalog_graph.dynamo import CategoryNodeTable, ConfigStore
+    from trend.catalog_graph.dynamo import ConfigStore
+    from trend.catalog_graph.node_table import CategoryNodeTable
 
     with resources() as (store, dynamodb, _):
         table = CategoryNodeTable(dynamodb) if dynamodb else None

@@ -1,16 +1,17 @@
-"""Consistency check: compare stored finals (graph and CategoryNode table) with a from-scratch
-recomputation, report the drift and optionally repair it."""
+"""Consistency check: compare stored derived state (graph and CategoryNode table) with a
+from-scratch recomputation, report the drift and optionally repair it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from trend.catalog_graph.dynamo import CategoryNodeTable
-from trend.catalog_graph.model import VertexLabel, catalog_node_id
+from trend.catalog_graph.model import VertexLabel
+from trend.catalog_graph.node_table import CategoryNodeTable
 from trend.catalog_graph.recompute import full_rebuild
 from trend.catalog_graph.rules import derive
-from trend.catalog_graph.snapshot import read_snapshot
+from trend.catalog_graph.snapshot import read_catalog
 from trend.catalog_graph.store import GraphStore
+from trend.catalog_graph.vertex import CATALOG_ID
 
 
 @dataclass
@@ -27,20 +28,20 @@ class DriftReport:
 
 
 def list_catalogs(store: GraphStore) -> list[str]:
-    return sorted(store.run(store.g.V().has_label(VertexLabel.CATALOG_NODE.value).values("catalogId")))
+    return sorted(store.run(store.g.V().has_label(VertexLabel.CATALOG_NODE.value).values(CATALOG_ID)))
 
 
 def check_catalog(
     store: GraphStore, catalog_id: str, table: CategoryNodeTable | None = None, repair: bool = False
 ) -> DriftReport:
-    snapshot = read_snapshot(store, catalog_node_id(catalog_id))
+    snapshot = read_catalog(store, catalog_id)
     expected = derive(snapshot.truth)
     report = DriftReport(catalog_id, nodes=len(expected))
-    report.graph_drift = sorted(nid for nid, state in expected.items() if snapshot.stored[nid].state != state)
-    rows = table.rows(catalog_id) if table is not None else {}
+    report.graph_drift = sorted(nid for nid, state in expected.items() if snapshot.rows[nid].state != state)
     if table is not None:
+        rows = table.rows(catalog_id)
         report.table_drift = sorted(
-            nid for nid, state in expected.items() if nid not in rows or rows[nid].state != state
+            nid for nid, state in expected.items() if nid not in rows or not rows[nid].matches(state)
         )
     if repair and not report.clean:
         result = full_rebuild(store, catalog_id, sink=table)
@@ -48,6 +49,6 @@ def check_catalog(
             rewritten = set(result.written_ids)
             for nid in report.table_drift:
                 if nid not in rewritten:
-                    table.put_row(catalog_id, nid, expected[nid], snapshot.stored[nid].rev)
+                    table.put_row(catalog_id, nid, expected[nid], snapshot.rows[nid].rev)
         report.repaired = True
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -16,6 +17,8 @@ class ChangeKind(str, Enum):
     ENABLED = "enabled"
     DISABLED = "disabled"
     FULL_REBUILD = "fullRebuild"
+    CHILDREN_ADDED = "childrenAdded"  # a bulk import added several children under the node
+    FOLLOW_UP = "followUp"  # the rest of a recompute that was split (always processed)
 
 
 class BadMessageError(CatalogGraphError):
@@ -38,8 +41,10 @@ class RecomputeMessage:
 
     @property
     def message_id(self) -> str:
-        """Deterministic: the same change always dedupes to the same id (SQS FIFO dedup)."""
-        return f"{self.node_id}#{self.version}"[-128:]
+        """Deterministic: the same change always dedupes to the same id (SQS FIFO dedup).
+        A SHA-256 of node, version and kind: no two changes share one (``a_b`` vs ``a-b`` once did)."""
+        key = f"{self.node_id}#{self.version}#{self.kind.value}"
+        return hashlib.sha256(key.encode()).hexdigest()
 
     def to_json(self) -> str:
         body = asdict(self)

@@ -8,23 +8,29 @@ message any number of times, in any order, converges on the from-scratch result.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
+from trend.catalog_graph.combined import build_blocks
+from trend.catalog_graph.filters import and_
 from trend.catalog_graph.model import (
     DerivedState,
     FinalSettings,
+    InvalidSettingsError,
     MatchMode,
     NodeNotFoundError,
     NodeSettings,
 )
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class NodeRecord:
-    """The immutable part of a categoryNode (catalogNode: parent_id None)."""
+    """The immutable part of a node (catalogNode: category_id and parent_id None)."""
 
     node_id: str
-    category_id: str
+    category_id: str | None
     parent_id: str | None
     created_at: int
 
@@ -44,13 +50,12 @@ class ToggleEvent:
 
 
 @dataclass(frozen=True)
-class OpaqueChild:
-    """A child outside the snapshot: its stored derived values stand in for recomputing it."""
+class OpaqueNode:
+    """A node whose subtree was not read: its stored derived state stands in for it."""
 
     node_id: str
     parent_id: str
-    enabled: bool
-    combined_filter: tuple[str, ...]
+    state: DerivedState | None  # None: never computed yet (contributes nothing until it is)
 
 
 @dataclass
@@ -72,36 +77,35 @@ class CatalogTruth:
         self.toggles.setdefault(event.node_id, []).append(event)
 
 
-def combine_filter(parent: str, own: str) -> str:
-    return f"({parent}) AND ({own})" if parent else own
+def _own(value: T | None, what: str) -> T:
+    """A value validated settings always have for a non-match mode."""
+    if value is None:
+        raise InvalidSettingsError("settings", f"{what} missing for a mode that needs it (unvalidated settings?)")
+    return value
 
 
 def resolve(parent: FinalSettings | None, settings: NodeSettings) -> FinalSettings:
     """Final values of one node from its parent's finals and its own settings."""
     if parent is None:  # the catalog: own values only
-        return FinalSettings(settings.search_type, settings.filter, tuple(sorted(settings.required_data)))
-    search_type = parent.search_type if settings.search_type_mode is MatchMode.MATCH else settings.search_type
+        own_type = _own(settings.search_type, "searchType").value
+        return FinalSettings(own_type, _own(settings.filter, "filter"), settings.required_data)
+    if settings.search_type_mode is MatchMode.MATCH:
+        search_type = parent.search_type
+    else:
+        search_type = _own(settings.search_type, "searchType").value
     if settings.filter_mode is MatchMode.MATCH:
         filter_ = parent.filter
     elif settings.filter_mode is MatchMode.APPEND:
-        filter_ = combine_filter(parent.filter, settings.filter)
+        filter_ = and_(parent.filter, _own(settings.filter, "filter"))
     else:
-        filter_ = settings.filter
+        filter_ = _own(settings.filter, "filter")
     if settings.required_data_mode is MatchMode.MATCH:
         required = parent.required_data
     elif settings.required_data_mode is MatchMode.APPEND:
         required = tuple(sorted(set(parent.required_data) | set(settings.required_data)))
     else:
-        required = tuple(sorted(set(settings.required_data)))
+        required = settings.required_data
     return FinalSettings(search_type, filter_, required)
-
-
-def depends_on_parent(settings: NodeSettings) -> bool:
-    """A node whose modes are all none ignores its parent: changes stop propagating there."""
-    return any(
-        mode is not MatchMode.NONE
-        for mode in (settings.search_type_mode, settings.filter_mode, settings.required_data_mode)
-    )
 
 
 def _latest(items: Iterable, as_of: int | None):
@@ -114,23 +118,43 @@ def _latest(items: Iterable, as_of: int | None):
     return best
 
 
-def _dedupe(blocks: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(b for b in blocks if b))
+def with_combined(
+    state: DerivedState, category_id: str | None, children: list[tuple[str, DerivedState]]
+) -> DerivedState:
+    """``state`` with its group, frontier and combined root rebuilt from its enabled children
+    (and its subtree size from all of them)."""
+    own = state.final.filter.digest
+    group = {category_id} if category_id is not None else set()
+    frontier: dict[str, str] = {}
+    for child_id, child in children:
+        if not child.enabled:
+            continue
+        if child.final.filter.digest == own:
+            group.update(child.group)
+            frontier.update(child.frontier)
+        elif child.combined is not None:
+            frontier[child_id] = child.combined
+    ordered = tuple(sorted(frontier.items()))
+    root = build_blocks(state.final.filter, sorted(group), (r for _, r in ordered)).root
+    size = 1 + sum(child.size for _, child in children)
+    return replace(state, group=tuple(sorted(group)), frontier=ordered, combined=root, size=size)
 
 
 def derive(
     truth: CatalogTruth,
     as_of: int | None = None,
-    opaque: Mapping[str, OpaqueChild] | None = None,
+    opaque: Mapping[str, OpaqueNode] | None = None,
+    frozen: Mapping[str, DerivedState] | None = None,
 ) -> dict[str, DerivedState]:
     """Derived state of every node in ``truth`` that exists at ``as_of`` (None = now).
 
-    Finals flow top-down from the catalog; combined filters are rebuilt bottom-up: a node's
-    combined filter is its own final filter followed by each enabled child's combined blocks,
-    de-duplicated (a child that matches its parent adds nothing; custom filters stay as their
-    own blocks). The catalog's combined filter combines its enabled top-level children only.
+    Finals flow top-down from the catalog; combined filters are rebuilt bottom-up from each
+    node's enabled children. ``opaque`` nodes (read, but their subtree not) contribute their
+    stored state; ``frozen`` nodes (the path above a message's node) keep their stored finals,
+    enabled flag and version, which belong to their own messages, and only get a new combined
+    filter.
     """
-    opaque = opaque or {}
+    opaque, frozen = opaque or {}, frozen or {}
     alive = {nid: rec for nid, rec in truth.nodes.items() if as_of is None or rec.created_at <= as_of}
     if truth.catalog_node_id not in alive:
         raise NodeNotFoundError(truth.catalog_node_id, "catalog does not exist at that time")
@@ -138,42 +162,45 @@ def derive(
     for nid, rec in alive.items():
         if rec.parent_id is not None:
             children.setdefault(rec.parent_id, []).append(nid)
-    for child in opaque.values():
-        if child.node_id not in alive:
-            children.setdefault(child.parent_id, []).append(child.node_id)
-    for kids in children.values():
-        kids.sort()
+    for node in opaque.values():
+        if node.node_id not in alive:
+            children.setdefault(node.parent_id, []).append(node.node_id)
+    states, order = _finals_top_down(truth, alive, children, as_of, frozen)
+    for nid in reversed(order):
+        kids: list[tuple[str, DerivedState]] = []
+        for kid in sorted(children.get(nid, [])):
+            kid_state = states[kid] if kid in alive else opaque[kid].state
+            if kid_state is not None:
+                kids.append((kid, kid_state))
+        states[nid] = with_combined(states[nid], alive[nid].category_id, kids)
+    return {nid: states[nid] for nid in order}
 
-    finals: dict[str, FinalSettings] = {}
-    versions: dict[str, int] = {}
-    enabled: dict[str, bool] = {}
-    order: list[str] = []  # top-down
+
+def _finals_top_down(truth, alive, children, as_of, frozen) -> tuple[dict[str, DerivedState], list[str]]:
+    states: dict[str, DerivedState] = {}
+    order: list[str] = []
     stack: list[tuple[str, FinalSettings | None, int]] = [(truth.catalog_node_id, None, 0)]
     while stack:
         nid, parent_final, parent_version = stack.pop()
-        rec = alive[nid]
-        current = _latest(truth.settings.get(nid, ()), as_of)
-        if current is None:
-            raise NodeNotFoundError(nid, "node has no settings at that time")
-        toggle = _latest(truth.toggles.get(nid, ()), as_of)
-        enabled[nid] = True if toggle is None else toggle.enabled
-        finals[nid] = resolve(parent_final, current.settings)
-        inherited = parent_version if depends_on_parent(current.settings) else 0
-        versions[nid] = max(inherited, rec.created_at, current.timestamp, toggle.timestamp if toggle else 0)
+        if nid in frozen:
+            states[nid] = frozen[nid]
+        else:
+            states[nid] = _own_state(truth, alive[nid], parent_final, parent_version, as_of)
         order.append(nid)
-        for kid in reversed(children.get(nid, [])):
-            if kid in alive:
-                stack.append((kid, finals[nid], versions[nid]))
-
-    combined: dict[str, tuple[str, ...]] = {}
-    for nid in reversed(order):
-        blocks: list[str] = [] if nid == truth.catalog_node_id else [finals[nid].filter]
         for kid in children.get(nid, []):
             if kid in alive:
-                if enabled[kid]:
-                    blocks.extend(combined[kid])
-            elif opaque[kid].enabled:
-                blocks.extend(opaque[kid].combined_filter)
-        combined[nid] = _dedupe(blocks)
+                stack.append((kid, states[nid].final, states[nid].version))
+    return states, order
 
-    return {nid: DerivedState(finals[nid], enabled[nid], combined[nid], versions[nid]) for nid in order}
+
+def _own_state(truth, rec: NodeRecord, parent_final, parent_version, as_of) -> DerivedState:
+    current = _latest(truth.settings.get(rec.node_id, ()), as_of)
+    if current is None:
+        raise NodeNotFoundError(rec.node_id, "node has no settings at that time")
+    toggle = _latest(truth.toggles.get(rec.node_id, ()), as_of)
+    inherited = 0 if current.settings.all_none else parent_version
+    version = max(inherited, rec.created_at, current.timestamp)
+    final = resolve(parent_final, current.settings)
+    if toggle is None:
+        return DerivedState(final, True, version, toggled_at=rec.created_at)
+    return DerivedState(final, toggle.enabled, version, toggled_at=toggle.timestamp)

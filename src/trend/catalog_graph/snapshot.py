@@ -1,36 +1,27 @@
-"""Reads: a catalog's (or a subtree's) truth and stored derived state in four round trips."""
+"""Reads for a recompute: a node, its path to the catalog, the path's other children, and its
+subtree level by level — every traversal starts from an indexed look-up (``uid`` or
+``parentNodeId`` equality / within), never a prefix scan.
+
+The subtree read stops where nothing can have changed: a node whose modes are all ``none``
+ignores its parent, so (once it has a stored state) its subtree is not read and it joins the
+recompute as an *opaque* node with its stored state. A node-budget (``max_nodes``) can stop the
+read early: the nodes whose children were not read yet are *deferred* and get follow-up
+messages, so one message never runs past the queue's visibility timeout.
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gremlin_python.process.traversal import P, T, TextP
+from gremlin_python.process.traversal import P, T
 
-from trend.catalog_graph.model import (
-    DerivedState,
-    EdgeLabel,
-    FinalSettings,
-    NodeNotFoundError,
-    NodeSettings,
-    VertexLabel,
-    ancestor_ids,
-    catalog_node_id,
-    parse_node_id,
-)
-from trend.catalog_graph.rules import CatalogTruth, NodeRecord, OpaqueChild, SettingsVersion, ToggleEvent
+from trend.catalog_graph.model import DerivedState, NodeNotFoundError, catalog_node_id, parse_node_id
+from trend.catalog_graph.rules import CatalogTruth, OpaqueNode
 from trend.catalog_graph.store import GraphStore
+from trend.catalog_graph.vertex import PARENT, UID, NodeRow, parse_node_row
 
-NODE_LABELS = (VertexLabel.CATALOG_NODE.value, VertexLabel.CATEGORY_NODE.value)
-
-
-@dataclass(frozen=True)
-class StoredNode:
-    """Derived values as currently stored on a node, plus its graph id and write counter."""
-
-    vid: object
-    rev: int
-    state: DerivedState | None  # None until the first recompute
+WITHIN_CHUNK = 1000  # values per P.within (SQL parameters on gremlite, request size on Neptune)
 
 
 @dataclass
@@ -38,74 +29,156 @@ class Snapshot:
     truth: CatalogTruth
     root_id: str
     chain: list[str]  # ancestors of root_id, catalog first
-    stored: dict[str, StoredNode] = field(default_factory=dict)
-    opaque: dict[str, OpaqueChild] = field(default_factory=dict)
+    rows: dict[str, NodeRow] = field(default_factory=dict)  # every node read, opaque ones included
+    opaque: dict[str, OpaqueNode] = field(default_factory=dict)
+    frozen: dict[str, DerivedState] = field(default_factory=dict)
+    deferred: list[str] = field(default_factory=list)  # read, subtree not: need follow-ups
 
 
-def _stored_state(row: dict) -> DerivedState | None:
-    if row["version"] < 0:
-        return None
-    final = FinalSettings(row["searchType"], row["filter"], tuple(json.loads(row["requiredData"])))
-    return DerivedState(final, bool(row["enabled"]), tuple(json.loads(row["combinedFilter"])), row["version"])
+def _read_nodes(store: GraphStore, key: str, values: Iterable[str]) -> list[NodeRow]:
+    values = list(values)
+    rows: list[NodeRow] = []
+    for start in range(0, len(values), WITHIN_CHUNK):
+        part = values[start : start + WITHIN_CHUNK]
+        condition = part[0] if len(part) == 1 else P.within(part)
+        rows += [parse_node_row(r, r[T.id]) for r in store.run(store.g.V().has(key, condition).element_map())]
+    return rows
 
 
-def read_snapshot(store: GraphStore, root_id: str) -> Snapshot:
-    """Truth and stored state of ``root_id``'s subtree and of its ancestors, plus the stored
-    combined filters of the ancestors' other children."""
-    catalog_id, _ = parse_node_id(root_id)
-    chain = ancestor_ids(root_id)
-    exact = [*chain, root_id]
-    prefix = root_id + "/"
-    g = store.g
+def read_node(store: GraphStore, node_id: str) -> NodeRow:
+    rows = _read_nodes(store, UID, [node_id])
+    if not rows:
+        raise NodeNotFoundError(node_id, "no such catalog or category node")
+    return rows[0]
 
-    # Filters are single has() steps so gremlite turns them into indexed SQL (a label filter
-    # next to a text predicate would make it scan). uid prefixes cover nodes and their
-    # settings vertices ({nodeId}@settings:{ts}); nodeId equality covers the path's.
-    element_rows = store.run(g.V().has("nodeId", P.within(exact)).element_map())
-    element_rows += store.run(g.V().has("uid", TextP.starting_with(prefix)).element_map())
-    node_rows = [r for r in element_rows if r[T.label] in NODE_LABELS]
-    settings_rows = [r for r in element_rows if r[T.label] == VertexLabel.SETTINGS.value]
-    toggle_rows = []
-    for condition in (P.within(exact), TextP.starting_with(prefix)):
-        toggle_rows += [
-            {"nodeId": r["childNodeId"], "timestamp": r["timestamp"], "label": r[T.label]}
-            for r in store.run(g.E().has("childNodeId", condition).element_map("childNodeId", "timestamp"))
-        ]
 
-    snapshot = Snapshot(CatalogTruth(chain[0] if chain else root_id), root_id, chain)
-    if catalog_node_id(catalog_id) not in {r["nodeId"] for r in node_rows}:
-        raise NodeNotFoundError(catalog_node_id(catalog_id), "no such catalog")
-    for row in node_rows:
-        nid = row["nodeId"]
-        parent = row.get("parentNodeId")
-        snapshot.truth.add_node(NodeRecord(nid, str(row["categoryId"]), parent, row["createdAt"]))
-        snapshot.stored[nid] = StoredNode(row[T.id], row["rev"], _stored_state(row))
-    if root_id not in snapshot.truth.nodes:
-        raise NodeNotFoundError(root_id, "no such catalog or category node")
-    for row in settings_rows:
-        snapshot.truth.add_settings(SettingsVersion(row["nodeId"], row["timestamp"], NodeSettings.from_properties(row)))
-    for row in toggle_rows:
-        snapshot.truth.add_toggle(
-            ToggleEvent(row["nodeId"], row["timestamp"], row["label"] == EdgeLabel.HAS_CHILD.value)
-        )
-    if chain:
-        sibling_rows = store.run(
-            g.V()
-            .has(VertexLabel.CATEGORY_NODE.value, "parentNodeId", P.within(chain))
-            .project("nodeId", "parentNodeId", "enabled", "combinedFilter")
-            .by("nodeId")
-            .by("parentNodeId")
-            .by("enabled")
-            .by("combinedFilter")
-        )
-        for row in sibling_rows:
-            if row["nodeId"] not in snapshot.truth.nodes:
-                snapshot.opaque[row["nodeId"]] = OpaqueChild(
-                    row["nodeId"],
-                    row["parentNodeId"],
-                    bool(row["enabled"]),
-                    tuple(json.loads(row["combinedFilter"])),
-                )
+def start_snapshot(root: NodeRow) -> Snapshot:
+    catalog_id, _ = parse_node_id(root.node_id)
+    chain = list(root.path)
+    snapshot = Snapshot(CatalogTruth(catalog_node_id(catalog_id)), root.node_id, chain)
+    _add(snapshot, root)
+    return snapshot
+
+
+def _add(snapshot: Snapshot, row: NodeRow) -> None:
+    snapshot.rows[row.node_id] = row
+    snapshot.truth.add_node(row.record)
+    snapshot.truth.add_settings(row.settings)
+    if row.toggle is not None:
+        snapshot.truth.add_toggle(row.toggle)
+
+
+def read_path(store: GraphStore, snapshot: Snapshot) -> None:
+    """The ancestors (frozen: their finals belong to their own messages) and their other
+    children (opaque), in two round trips."""
+    if not snapshot.chain:
+        return
+    catalog = _read_nodes(store, UID, [snapshot.chain[0]])
+    if not catalog:
+        raise NodeNotFoundError(snapshot.chain[0], "no such catalog")
+    for row in catalog + _read_nodes(store, PARENT, snapshot.chain):
+        if row.node_id in snapshot.chain:
+            _add(snapshot, row)
+            if row.state is not None:
+                snapshot.frozen[row.node_id] = row.state
+        elif row.node_id != snapshot.root_id:
+            snapshot.rows[row.node_id] = row
+            snapshot.opaque[row.node_id] = OpaqueNode(row.node_id, row.parent_id, row.state)
+
+
+def read_subtree(store: GraphStore, snapshot: Snapshot, full: bool, expand_root: bool, max_nodes: int | None) -> None:
+    """Level by level below the root. ``full``: everything (a rebuild). Otherwise all-none nodes
+    that have a stored state stay opaque, and with ``expand_root`` False (a toggle) the root's
+    children are read but not expanded.
+
+    ``max_nodes`` bounds the nodes one message reads. The root's children are admitted by their
+    stored subtree size while the budget lasts; the others are deferred whole (a follow-up each,
+    which splits again if it is still too big). Below, parents are read in chunks sized to what
+    is left; if the budget runs out anyway (sizes not known yet), the parents whose children
+    were not read are deferred. The root's children are always read: every message progresses."""
+    budget = Budget(None if full else max_nodes)
+    frontier, first = [snapshot.root_id], True
+    while frontier:
+        next_frontier: list[str] = []
+        while frontier:
+            if not first and budget.spent():
+                _defer(snapshot, frontier + next_frontier)
+                return
+            size = budget.chunk()
+            parents, frontier = frontier[:size], frontier[size:]
+            next_frontier += _read_children(store, snapshot, parents, full, first and not expand_root, budget, first)
+        first, frontier = False, next_frontier
+
+
+@dataclass
+class Budget:
+    limit: int | None
+    read: int = 0
+    expanded: int = 0
+    admitted: int = 0
+
+    def spent(self) -> bool:
+        return self.limit is not None and self.read >= self.limit
+
+    def chunk(self) -> int:
+        """Parents to read next so that their children about fill what is left."""
+        if self.limit is None:
+            return WITHIN_CHUNK
+        children_per_parent = max(1.0, self.read / max(1, self.expanded))
+        return max(1, min(WITHIN_CHUNK, int(max(0, self.limit - self.read) / children_per_parent)))
+
+    def admit(self, row: NodeRow) -> bool:
+        """A child of the root: expand it if its stored subtree still fits (the first always)."""
+        size = row.state.size if row.state is not None else 1
+        if self.limit is not None and self.admitted > 0 and self.admitted + size > self.limit:
+            return False
+        self.admitted += size
+        return True
+
+
+def _read_children(store, snapshot: Snapshot, parents: list[str], full, shallow, budget: Budget, first) -> list[str]:
+    """Read the parents' children; returns those to expand next."""
+    expand, deferred = [], []
+    children = _read_nodes(store, PARENT, parents)
+    budget.read += len(children)
+    budget.expanded += len(parents)
+    for row in sorted(children, key=lambda r: r.node_id):
+        settled = row.settings.settings.all_none or shallow
+        if not full and row.state is not None and settled:
+            snapshot.rows[row.node_id] = row
+            snapshot.opaque[row.node_id] = OpaqueNode(row.node_id, row.parent_id, row.state)
+            continue
+        _add(snapshot, row)
+        if first and not budget.admit(row):
+            deferred.append(row.node_id)
+        else:
+            expand.append(row.node_id)
+    _defer(snapshot, deferred)
+    return expand
+
+
+def _defer(snapshot: Snapshot, frontier: list[str]) -> None:
+    """Nodes whose children were not read become opaque (stored state) and get follow-ups."""
+    for node_id in frontier:
+        row = snapshot.rows[node_id]
+        del snapshot.truth.nodes[node_id]
+        snapshot.truth.settings.pop(node_id, None)
+        snapshot.truth.toggles.pop(node_id, None)
+        snapshot.opaque[node_id] = OpaqueNode(node_id, row.parent_id, row.state)
+        snapshot.deferred.append(node_id)
+
+
+def read_snapshot(
+    store: GraphStore,
+    root_id: str,
+    full: bool = True,
+    expand_root: bool = True,
+    max_nodes: int | None = None,
+) -> Snapshot:
+    """Root, path and subtree (see ``read_subtree``)."""
+    snapshot = start_snapshot(read_node(store, root_id))
+    read_path(store, snapshot)
+    read_subtree(store, snapshot, full, expand_root, max_nodes)
     return snapshot
 
 

@@ -7,22 +7,19 @@ If catalog_graph's read API moves, only this module changes. Everything returned
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
 from trend.catalog_graph.airflow_tasks import open_graph
-from trend.catalog_graph.history import catalog_as_of, node_history
+from trend.catalog_graph.combined import flatten
 from trend.catalog_graph.model import (
-    TOP_LEVEL_CATEGORY_ID,
     CatalogGraphError,
-    DerivedState,
     NodeNotFoundError,
     NodeSettings,
     VertexLabel,
     catalog_node_id,
     parse_node_id,
 )
-from trend.catalog_graph.snapshot import read_catalog
+from trend.catalog_graph.read_api import CatalogTree, TreeNode, catalog_as_of, catalog_tree, node_history
 from trend.catalog_graph.store import GraphStore
 
 __all__ = ["CatalogGraphError", "NodeNotFoundError", "catalogs", "history", "open_graph", "tree", "tree_as_of"]
@@ -38,34 +35,40 @@ def _settings(settings: NodeSettings | None) -> dict | None:
     if settings is None:
         return None
     return {
-        key: (value.value if isinstance(value, Enum) else list(value) if isinstance(value, tuple) else value)
-        for key, value in vars(settings).items()
+        "search_type": settings.search_type.value if settings.search_type else None,
+        "search_type_mode": settings.search_type_mode.value,
+        "filter": settings.filter.text if settings.filter else None,
+        "filter_mode": settings.filter_mode.value,
+        "required_data": list(settings.required_data),
+        "required_data_mode": settings.required_data_mode.value,
     }
 
 
-def _state(state: DerivedState | None) -> dict[str, Any]:
+def _blocks(combined: dict | None) -> list[str]:
+    """The combined filter as readable OR-ed blocks: a filter and the categories it scopes."""
+    return [f"{text} AND categoryId IN ({', '.join(sorted(cats))})" for text, cats in sorted(flatten(combined).items())]
+
+
+def _node(node: TreeNode) -> dict[str, Any]:
+    out: dict[str, Any] = {"node_id": node.node_id, "category_id": node.category_id, "parent_id": node.parent_id}
+    state = node.state
     if state is None:
-        return {"computed": False}
-    return {
+        return out | {"computed": False}
+    return out | {
         "computed": True,
         "search_type": state.final.search_type,
-        "filter": state.final.filter,
+        "filter": state.final.filter.text,
         "required_data": list(state.final.required_data),
         "enabled": state.enabled,
-        "combined_filter": list(state.combined_filter),
+        "combined_filter": _blocks(node.combined_filter),
+        "combined_filter_json": node.combined_filter,
         "version": state.version,
         "version_at": iso_us(state.version),
     }
 
 
-def _parent(node_id: str) -> str | None:
-    _, path = parse_node_id(node_id)
-    return node_id.rsplit("/", 1)[0] if path else None
-
-
-def _category(node_id: str) -> str:
-    _, path = parse_node_id(node_id)
-    return path[-1] if path else TOP_LEVEL_CATEGORY_ID
+def _nodes(found: CatalogTree) -> list[dict]:
+    return sorted((_node(n) for n in found.walk()), key=lambda n: n["node_id"])
 
 
 def catalogs(store: GraphStore) -> list[str]:
@@ -73,32 +76,14 @@ def catalogs(store: GraphStore) -> list[str]:
 
 
 def tree(store: GraphStore, catalog_id: str) -> list[dict]:
-    """Every node of the catalog with its stored final settings and combined filter, by path."""
-    snapshot = read_catalog(store, catalog_id)
-    nodes = []
-    for node_id, record in snapshot.truth.nodes.items():
-        stored = snapshot.stored.get(node_id)
-        nodes.append(
-            {
-                "node_id": node_id,
-                "category_id": record.category_id,
-                "parent_id": record.parent_id,
-                "created_at": iso_us(record.created_at),
-            }
-            | _state(stored.state if stored else None)
-        )
-    return sorted(nodes, key=lambda n: n["node_id"])
+    """Every node of the catalog with its stored final settings and combined filter."""
+    return _nodes(catalog_tree(store, catalog_id))
 
 
 def tree_as_of(store: GraphStore, catalog_id: str, at_us: int) -> list[dict]:
     """The tree as it was at ``at_us``: nodes that existed then, with the values derived then."""
     catalog_node_id(catalog_id)  # validates the id
-    states = catalog_as_of(store, catalog_id, at_us)
-    nodes = [
-        {"node_id": node_id, "category_id": _category(node_id), "parent_id": _parent(node_id)} | _state(state)
-        for node_id, state in states.items()
-    ]
-    return sorted(nodes, key=lambda n: n["node_id"])
+    return _nodes(catalog_as_of(store, catalog_id, at_us))
 
 
 def history(store: GraphStore, node_id: str) -> list[dict]:
