@@ -30,9 +30,8 @@ def databases():
     schema.drop_databases()
 
 
-@pytest.fixture
-def clean_db(databases):
-    """Empty every table (except migration records) before a test."""
+def truncate_all(databases) -> None:
+    """Empty every table of this run's databases, except the migration records."""
     for logical in databases:
         conn = connect(logical)
         try:
@@ -48,6 +47,12 @@ def clean_db(databases):
             conn.commit()
         finally:
             conn.close()
+
+
+@pytest.fixture
+def clean_db(databases):
+    """Empty every table (except migration records) before a test."""
+    truncate_all(databases)
     return databases
 
 

@@ -11,30 +11,12 @@ from dataclasses import dataclass
 import pytest
 import requests
 
+from tests.conftest import truncate_all
 from trend.db import connect
 from trend_dev import ui_seed
 from trend_dev.ui_server import ApiServer, api_server
 
 pytestmark = pytest.mark.airflow
-
-
-def truncate_all(databases) -> None:
-    """Empty every table of this run's databases (module-scoped seeds cannot use ``clean_db``)."""
-    for logical in databases:
-        conn = connect(logical)
-        try:
-            cur = conn.cursor()
-            cur.execute("SET FOREIGN_KEY_CHECKS = 0")
-            cur.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
-                "AND table_name <> 'schema_migrations'"
-            )
-            for (name,) in cur.fetchall():
-                cur.execute(f"TRUNCATE TABLE `{name}`")
-            cur.execute("SET FOREIGN_KEY_CHECKS = 1")
-            conn.commit()
-        finally:
-            conn.close()
 
 
 @pytest.fixture(scope="session")
