@@ -114,9 +114,7 @@ def baselines(category, texts, vectors, truth, config: SpvpConfig, encode) -> li
     """The baseline mappers, offline only, on the same inputs."""
     out = []
     for name, overrides in BASELINES.items():
-        cfg = dataclasses.replace(
-            config, backend="offline", offline=dataclasses.replace(config.offline, **overrides)
-        )
+        cfg = dataclasses.replace(config, backend="offline", offline=dataclasses.replace(config.offline, **overrides))
         out.append((name, evaluate(category, texts, vectors, truth, cfg, encode)))
     return out
 

@@ -85,9 +85,7 @@ def load(conn, category_id: int, analyzer_db: str | None = None) -> list[Example
                 e["vector"] = from_blob(r["embedding"])
             except EmbeddingError:
                 pass
-    return [
-        Example(e["text"], frozenset(e["ordinals"]), e.get("vector"), e["source"]) for e in merged.values()
-    ]
+    return [Example(e["text"], frozenset(e["ordinals"]), e.get("vector"), e["source"]) for e in merged.values()]
 
 
 def counts(conn, category_id: int) -> dict[str, int]:

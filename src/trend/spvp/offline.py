@@ -28,6 +28,7 @@ The fitted model holds numpy arrays and, with text features, a fitted scikit-lea
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -140,7 +141,8 @@ class OfflineModel:
                 k = min(self.settings.top_k, few.shape[1])
                 top = -np.sort(-few, axis=1)[:, :k]
                 top = np.where(np.isfinite(top), top, np.nan)
-                with np.errstate(all="ignore"):
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # a row whose examples are all excluded
                     mean = np.nan_to_num(np.nanmean(top, axis=1), nan=-1.0)
                 out[:, j] = np.maximum(out[:, j], mean)
         return out
@@ -175,7 +177,7 @@ class OfflineModel:
                 rows = np.flatnonzero(unclaimed & (top >= floor))
                 labels[rows, np.flatnonzero(sup)[probs[rows].argmax(axis=1)]] = True
                 uncertain[unclaimed, 0] |= np.abs(top[unclaimed] - floor) < s.prob_band
-        return labels, uncertain.any(axis=1)
+        return labels, np.asarray(uncertain.any(axis=1))
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -258,11 +260,13 @@ def training_set(
     truth = np.zeros((len(texts), len(column)), dtype=bool)
     for i, t in enumerate(texts):
         truth[i, sorted(rows[t])] = True
+    if not texts:
+        return texts, truth, np.zeros((0, 0), dtype=np.float32), sources
     missing = [t for t in texts if t not in vectors]
     if missing:
         vectors.update(zip(missing, _unit(encode(missing))))
     matrix = np.array([vectors[t] for t in texts], dtype=np.float32).reshape(len(texts), -1)
-    return texts, truth, _unit(matrix) if len(texts) else matrix, sources
+    return texts, truth, _unit(matrix), sources
 
 
 def _design(vectors: np.ndarray, texts: Sequence[str], vectorizer, weight: float):
@@ -305,6 +309,8 @@ def train_head(
     vectors: np.ndarray, texts: Sequence[str], truth: np.ndarray, settings: OfflineSettings
 ) -> tuple[SupervisedHead | None, np.ndarray]:
     """The supervised columns, their thresholds and top-1 floor from out-of-fold probabilities."""
+    if not len(texts):
+        return None, np.zeros(0, dtype=np.float32)
     positives, negatives = truth.sum(axis=0), (~truth).sum(axis=0)
     columns = np.flatnonzero((positives >= settings.min_examples) & (negatives >= settings.min_examples))
     if not columns.size:
@@ -319,9 +325,11 @@ def train_head(
         train = ~held
         if (truth[train][:, columns].sum(axis=0) == 0).any() or (~truth[train][:, columns]).sum(axis=0).min() == 0:
             continue  # a fold without both classes cannot be fit; its rows keep probability 0
-        vec, coef, intercept = _fit_columns(vectors[train], [texts[i] for i in np.flatnonzero(train)], truth[train], columns, settings)
+        vec, coef, intercept = _fit_columns(
+            vectors[train], [texts[int(i)] for i in np.flatnonzero(train)], truth[train], columns, settings
+        )
         part = SupervisedHead(columns, coef, intercept, vec, settings.tfidf_weight)
-        oof[held] = part.probabilities(vectors[held], [texts[i] for i in np.flatnonzero(held)])
+        oof[held] = part.probabilities(vectors[held], [texts[int(i)] for i in np.flatnonzero(held)])
     grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
     thresholds = np.empty(columns.size, dtype=np.float32)
     for c, j in enumerate(columns):
