@@ -116,13 +116,13 @@ def test_top1_guarantee_labels_an_unclaimed_sentence_above_the_floor():
         owner=np.array([0, 1]),
         kind=np.array([0, 0]),
         thresholds=np.array([0.6, 0.6], dtype=np.float32),
-        settings=OfflineSettings(prob_band=0.05),
+        settings=OfflineSettings(logit_band=0.2),
         head=offline.SupervisedHead(np.array([0, 1]), np.zeros((2, 2), np.float32), np.zeros(2, np.float32), floor=0.3),
     )
     scores = np.array([[0.9, 0.1], [0.4, 0.5], [0.2, 0.1], [0.32, 0.1]], dtype=np.float32)
     labels, uncertain = model.decide(scores)
     assert labels.tolist() == [[True, False], [False, True], [False, False], [True, False]]
-    assert uncertain.tolist() == [False, False, False, True]  # 0.32 is within 0.05 of the floor
+    assert uncertain.tolist() == [False, False, False, True]  # logit(0.32) is within 0.2 of logit(0.3)
 
 
 def test_build_category_keeps_the_train_sentences_without_a_chosen_category_as_negatives(tmp_path):

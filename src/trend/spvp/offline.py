@@ -3,7 +3,7 @@
 Two kinds of viewpoint column, one model:
 
 * **supervised** (``classifier: "logreg"``, a viewpoint with at least ``min_examples``
-  positive and negative examples): a class-balanced logistic regression per viewpoint,
+  positive and negative examples): a logistic regression per viewpoint (``class_weight``),
   one-vs-rest, on [sentence embedding ⊕ ``tfidf_weight`` · TF-IDF word 1-2-grams of the
   text]. Positives: the viewpoint's examples; negatives: every other example sentence
   (the other viewpoints' examples and the category's "none of them" examples). Its score is
@@ -19,8 +19,8 @@ Two kinds of viewpoint column, one model:
   are some, else ``zero_shot_threshold``.
 
 A sentence is *uncertain* when a score lies within ``band`` (cosine, prototype columns) or
-``prob_band`` (probability, supervised columns) of its threshold, or when the top-1
-guarantee decided it within ``prob_band`` of the floor: the router may send it to an LLM.
+``logit_band`` (log-odds, supervised columns) of its threshold, or when the top-1
+guarantee decided it within ``logit_band`` of the floor: the router may send it to an LLM.
 
 The fitted model holds numpy arrays and, with text features, a fitted scikit-learn
 ``TfidfVectorizer`` (installed on executors): picklable, so Spark ships it to executors.
@@ -57,11 +57,11 @@ class OfflineSettings:
     min_examples: int = 5  # positives (and negatives) a viewpoint needs for a supervised column
     max_train_examples: int = 20000  # example sentences a category's classifier learns from
     C: float = 4.0  # inverse L2 strength of the logistic regressions
-    class_weight: str | None = "balanced"
+    class_weight: str | None = None
     tfidf_weight: float = 1.0  # 0: embedding only
     tfidf_min_df: int = 2
     cv_folds: int = 5
-    prob_band: float = 0.1
+    logit_band: float = 0.4  # uncertainty of supervised columns, in log-odds (0.4 = ±0.1 around p 0.5)
     top1: bool = True
 
     def __post_init__(self):
@@ -169,15 +169,20 @@ class OfflineModel:
             uncertain[:, ~sup] = (np.abs(proto - self.thresholds[~sup]) < s.band) & (proto >= best - s.margin - s.band)
         if sup.any():
             probs = scores[:, sup]
-            uncertain[:, sup] = np.abs(probs - self.thresholds[sup]) < s.prob_band
+            uncertain[:, sup] = np.abs(_logit(probs) - _logit(self.thresholds[sup])) < s.logit_band
             floor = self.head.floor if self.head is not None else None
             if floor is not None:
                 unclaimed = ~labels.any(axis=1)
                 top = probs.max(axis=1)
                 rows = np.flatnonzero(unclaimed & (top >= floor))
                 labels[rows, np.flatnonzero(sup)[probs[rows].argmax(axis=1)]] = True
-                uncertain[unclaimed, 0] |= np.abs(top[unclaimed] - floor) < s.prob_band
+                uncertain[unclaimed, 0] |= np.abs(_logit(top[unclaimed]) - _logit(np.float32(floor))) < s.logit_band
         return labels, np.asarray(uncertain.any(axis=1))
+
+
+def _logit(p):
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
