@@ -87,7 +87,7 @@ def test_same_input_gives_the_same_clusters_whatever_the_partitioning(spark):
 def test_cluster_ids_follow_the_previous_centroids():
     rng = np.random.default_rng(1)
     previous = {7: rng.normal(size=8), 3: rng.normal(size=8), 12: rng.normal(size=8)}
-    moved = lambda v: v + rng.normal(0, 0.05, size=8)  # noqa: E731
+    moved = lambda v: v + rng.normal(0, 0.05, size=8)
     # new centres in another order: 12's and 7's survive, 3's is gone, two are new
     centers = np.asarray([rng.normal(size=8), moved(previous[12]), moved(previous[7]), rng.normal(size=8)])
     ids, matched = clustering.match_ids(centers, previous, threshold=0.9)
@@ -180,7 +180,9 @@ def test_class_tfidf_names_each_cluster_by_its_own_words(spark):
 
 
 def test_topic_terms_are_unigrams_and_bigrams_without_stop_words(spark):
-    frame = spark.createDataFrame([("The battery life is really great, and I love the screen!",), ("Ok",)], "text string")
+    frame = spark.createDataFrame(
+        [("The battery life is really great, and I love the screen!",), ("Ok",)], "text string"
+    )
     rows = frame.select(keywords.terms().alias("terms")).collect()
     assert rows[0]["terms"] == ["battery", "life", "screen", "battery life"]
     assert rows[1]["terms"] == []
