@@ -68,7 +68,6 @@ def single_node(product_ids: list[int], config) -> dict[str, float]:
     """The same analysis with numpy / scikit-learn in one process; seconds per stage."""
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
-    from sklearn.metrics import silhouette_score
 
     from trend.analyzer import clustering, lexicon
     from trend.db import connect, fetch_all
@@ -105,25 +104,24 @@ def single_node(product_ids: list[int], config) -> dict[str, float]:
 
     t = time.perf_counter()
     rng = np.random.default_rng(config.seed)
-    sample = x[rng.random(len(x)) < min(1.0, config.k_sample_size / len(x))]
-    best_k, best = 2, -2.0
-    for k in clustering.candidate_ks(len(x), config):
-        labels = KMeans(k, n_init=1, max_iter=config.kmeans_max_iter, random_state=config.seed).fit_predict(sample)
-        score = silhouette_score(sample, labels, metric="sqeuclidean") if k > 1 else -1
-        if round(score, 4) > round(best, 4):
-            best_k, best = k, score
-    model = KMeans(best_k, n_init=1, max_iter=config.kmeans_max_iter, random_state=config.seed).fit(x)
-    distance = np.linalg.norm(x - model.cluster_centers_[model.labels_], axis=1)
+    sample = x[rng.permutation(len(x))[: config.k_sample_size]]
+    k0 = clustering.initial_k(len(x), config)
+    start = KMeans(k0, n_init=config.kmeans_restarts, max_iter=config.kmeans_max_iter, random_state=config.seed)
+    model = KMeans(k0, init=start.fit(sample).cluster_centers_, n_init=1, max_iter=config.kmeans_max_iter).fit(x)
+    centers = clustering.merge_centroids(model.cluster_centers_, np.bincount(model.labels_, minlength=k0), config)
+    labels = np.argmax(x @ centers.T - 0.5 * np.sum(centers**2, axis=1), axis=1)
+    best_k = len(centers)
+    distance = np.linalg.norm(x - centers[labels], axis=1)
     for c in range(best_k):
-        d = distance[model.labels_ == c]
-        median = np.median(d)
-        mad = np.median(np.abs(d - median))
+        d = distance[labels == c]
+        median = np.median(d) if len(d) else 0.0
+        mad = np.median(np.abs(d - median)) if len(d) else 0.0
         _ = d > median + config.noise_z * 1.4826 * max(mad, 1e-6)
     times["clustering"] = time.perf_counter() - t
 
     t = time.perf_counter()
     counts = {c: Counter() for c in range(best_k)}
-    for text, c in zip(texts, model.labels_):
+    for text, c in zip(texts, labels):
         counts[c].update(w for w in text.lower().split() if len(w) > 2)
     times["labelling"] = time.perf_counter() - t
 
