@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         "k": result.k,
         "similarity_method": result.similarity_method,
         "timings": result.timings,
+        "sentiment": {"method": result.sentiment_method, "note": result.sentiment_note},
         "clusters": [vars(c) for c in result.clusters],
     }
     print("ANALYZER_RESULT " + json.dumps(summary), flush=True)
