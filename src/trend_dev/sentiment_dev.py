@@ -1,11 +1,15 @@
 """Sentence-sentiment figures on SemEval ABSA XML, without Spark (fast iteration).
 
-    python -m trend_dev.sentiment_dev --train TRAIN.xml --test TEST.xml [--explore]
+    python -m trend_dev.sentiment_dev --train TRAIN.xml --test TEST.xml [--rated REVIEWS.csv] [--explore]
 
 Gold: a sentence counts when all its <Opinion polarity=...> agree (no opinion: not scored).
 pos/neg accuracy = share of gold positive/negative sentences whose score has the right sign
 (a score of exactly 0 is wrong); 3-class accuracy = share whose label equals the gold polarity.
 The trained head sees TRAIN only; ``--explore`` chooses settings by 5-fold CV on TRAIN only.
+``--rated``: a CSV of whole reviews with star ratings (columns ``target`` = "Very Negative" ..
+"Very Positive" or 1..5, and ``input`` = text, e.g. a sample of the Amazon full-score set):
+its reviews are split into sentences labelled by their review's stars, as the ``ratings``
+method does with crawled reviews, and that head is scored on TEST.
 Embeddings are cached under /work/data/cache/ (never in the repository).
 """
 
@@ -78,14 +82,12 @@ def explore(vectors: np.ndarray, texts: list[str], labels: list[str]) -> None:
     from sklearn.model_selection import StratifiedKFold
 
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(vectors, labels))
-    for vader_weight in (0.0, 1.0, 2.0, 4.0):
-        for c in (0.5, 1.0, 2.0, 4.0):
+    for vader_weight in (0.0, 2.0):
+        for c in (1.0, 4.0, 16.0):
             sentiment_head.VADER_WEIGHT = vader_weight
             gold, pred, score = [], [], []
             for fit_idx, held_idx in folds:
-                head = fit_head(
-                    vectors[fit_idx], [texts[i] for i in fit_idx], [labels[i] for i in fit_idx], "cv", c=c
-                )
+                head = fit_head(vectors[fit_idx], [texts[i] for i in fit_idx], [labels[i] for i in fit_idx], "cv", c=c)
                 lab, sc = head.predict(vectors[held_idx], [texts[i] for i in held_idx])
                 gold += [labels[i] for i in held_idx]
                 pred += lab
@@ -94,10 +96,30 @@ def explore(vectors: np.ndarray, texts: list[str], labels: list[str]) -> None:
     sentiment_head.VADER_WEIGHT = 2.0
 
 
+STAR_NAMES = {"very negative": 1, "negative": 2, "neutral": 3, "positive": 4, "very positive": 5}
+
+
+def rated_sentences(path: str) -> tuple[list[str], list[str]]:
+    import pandas as pd
+
+    from trend.text import split_sentences
+
+    frame = pd.read_csv(path)
+    texts, labels = [], []
+    for target, review in zip(frame["target"], frame["input"], strict=True):
+        stars = STAR_NAMES.get(str(target).strip().lower()) or int(target)
+        label = sentiment_head.rating_label(stars)
+        for sentence in split_sentences(str(review)):
+            texts.append(sentence)
+            labels.append(str(label))
+    return texts, labels
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m trend_dev.sentiment_dev")
     parser.add_argument("--train", required=True)
     parser.add_argument("--test", required=True)
+    parser.add_argument("--rated", help="CSV of star-rated reviews for the ratings line")
     parser.add_argument("--explore", action="store_true")
     args = parser.parse_args(argv)
     train = semeval.sentiment_examples(args.train)
@@ -118,6 +140,10 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     head = fit_head(train_x, train_texts, train_y, args.train)
     print(line("trained", test_y, *head.predict(test_x, test_texts)) + f"  (fit {time.perf_counter() - started:.1f}s)")
+    if args.rated:
+        rated_texts, rated_y = rated_sentences(args.rated)
+        rated = fit_head(embed(rated_texts), rated_texts, rated_y, args.rated)
+        print(line("ratings", test_y, *rated.predict(test_x, test_texts)) + f"  (head from {rated.examples} sentences)")
 
 
 if __name__ == "__main__":

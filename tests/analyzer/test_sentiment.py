@@ -192,4 +192,5 @@ def test_sentiment_settings_default_to_vader():
 
     config = AnalyzerConfig.from_dict({})
     assert config.sentiment_method == "vader" and config.sentiment_model_path is None
-    assert AnalyzerConfig.from_dict({"sentiment_method": "model", "sentiment_model_path": "/m"}).sentiment_method == "model"
+    model = AnalyzerConfig.from_dict({"sentiment_method": "model", "sentiment_model_path": "/m"})
+    assert model.sentiment_method == "model"

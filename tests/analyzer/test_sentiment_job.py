@@ -20,9 +20,7 @@ FAST = AnalyzerConfig(k_max=3, k_sample_size=300, kmeans_max_iter=5, kmeans_rest
 
 
 def _sentences(ds, dataset_id):
-    return fetch_all(
-        ds, "SELECT sentiment, sentiment_score FROM review_sentences WHERE dataset_id = %s", (dataset_id,)
-    )
+    return fetch_all(ds, "SELECT sentiment, sentiment_score FROM review_sentences WHERE dataset_id = %s", (dataset_id,))
 
 
 def test_ratings_train_a_head_or_fall_back_with_the_reason_recorded(db, market_ids, spark):
@@ -46,7 +44,8 @@ def test_ratings_train_a_head_or_fall_back_with_the_reason_recorded(db, market_i
 def test_a_trained_head_scores_the_dataset_and_a_broken_file_fails_with_2005(db, market_ids, spark, tmp_path):
     ds = db["ds_analyzer"]
     examples = tmp_path / "labelled.jsonl"
-    lines = [(t, "positive") for t in POSITIVE] + [(t, "negative") for t in NEGATIVE] + [(t, "neutral") for t in NEUTRAL]
+    lines = [(t, "positive") for t in POSITIVE] + [(t, "negative") for t in NEGATIVE]
+    lines += [(t, "neutral") for t in NEUTRAL]
     examples.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in lines))
     good = create_dataset(ds, {"product_ids": market_ids})
     result = run(spark, good, FAST.replace(sentiment_method="trained", sentiment_training_file=str(examples)))

@@ -112,8 +112,7 @@ def score_with_model(texts: list[str], model_path: str, threshold: float) -> lis
     num_labels = len(pipe.model.config.id2label)
     results = pipe(texts, truncation=True, batch_size=32)
     return [
-        map_class_scores({r["label"]: float(r["score"]) for r in classes}, num_labels, threshold)
-        for classes in results
+        map_class_scores({r["label"]: float(r["score"]) for r in classes}, num_labels, threshold) for classes in results
     ]
 
 
@@ -158,7 +157,7 @@ def _head_sentiment(sentences: DataFrame, head: SentimentHead) -> DataFrame:
             labels, scores = model.predict(vectors, batch["text"].fillna("").tolist())
             yield pd.DataFrame({"sentence_id": batch["sentence_id"], "sentiment": labels, "sentiment_score": scores})
 
-    frame = sentences.select("sentence_id", "text", vector_to_array("features").alias("vector"))
+    frame = sentences.select("sentence_id", "text", vector_to_array(F.col("features")).alias("vector"))
     return frame.mapInPandas(head_batches, SENTENCE_SCHEMA)
 
 

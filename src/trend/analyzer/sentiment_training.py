@@ -96,7 +96,8 @@ def _from_ratings(sentences: DataFrame, reviews: DataFrame, config: AnalyzerConf
         head = fit_head(vectors, texts, labels, "ratings", c=config.sentiment_head_c)
     except TrainingDataError as exc:
         return _fallback(f"ratings: {exc}", dataset_id)
-    note = f"head trained on sentences labelled by their review's stars: {head.examples} ({rated_reviews} rated reviews)"
+    note = f"head trained on sentences labelled by their review's stars: {head.examples}"
+    note += f" ({rated_reviews} rated reviews)"
     log.info("sentiment: %s", note)
     return SentimentPlan("ratings", head, note)
 

@@ -43,7 +43,7 @@ class AnalyzerConfig:
     sentiment_training_file: str | None = None  # JSONL {"text", "label"} lines (sentiment_method=trained)
     sentiment_ratings_min_reviews: int = 30  # fewer rated reviews: ratings falls back to vader (recorded)
     sentiment_ratings_max_per_class: int = 5000  # star-labelled sentences per label sampled to the driver
-    sentiment_head_c: float = 1.0  # inverse regularisation of the trained head (chosen by CV on TRAIN)
+    sentiment_head_c: float = 4.0  # inverse regularisation of the trained head (chosen by 5-fold CV on TRAIN)
     sentiment_threshold: float = 0.05
     # LLM labelling
     labeller: str = "auto"  # openai (a missing key fails: 2007) | tfidf | auto (openai if keyed, else tfidf, logged)
