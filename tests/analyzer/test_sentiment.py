@@ -194,3 +194,23 @@ def test_sentiment_settings_default_to_vader():
     assert config.sentiment_method == "vader" and config.sentiment_model_path is None
     model = AnalyzerConfig.from_dict({"sentiment_method": "model", "sentiment_model_path": "/m"})
     assert model.sentiment_method == "model"
+
+
+def test_the_job_summary_shows_which_scorer_ran_and_why():
+    import io
+
+    from trend.analyzer.report import print_job_results
+
+    base = {"dataset_id": 4, "status": 3, "error_code": None, "sentences": 9, "k": 2, "similarity_method": "exact"}
+    fallback = {"method": "vader", "note": "fell back to vader: ratings: 3 rated reviews, fewer than 30"}
+    log = "\n".join(
+        [
+            "ANALYZER_RESULT " + json.dumps({**base, "timings": {"extract": 1.0}, "sentiment": fallback}),
+            "ANALYZER_RESULT " + json.dumps({**base, "timings": {}}),  # a log from before the field existed
+        ]
+    )
+    out = io.StringIO()
+    assert print_job_results(log, out) == 2
+    first, second = out.getvalue().splitlines()
+    assert "sentiment vader (fell back to vader: ratings: 3 rated reviews, fewer than 30)" in first
+    assert "sentiment" not in second
