@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "label_fallback": result.label_fallback,
         "similarity_method": result.similarity_method,
         "timings": result.timings,
+        "sentiment": {"method": result.sentiment_method, "note": result.sentiment_note},
         "clusters": [vars(c) for c in result.clusters],
     }
     print("ANALYZER_RESULT " + json.dumps(summary), flush=True)

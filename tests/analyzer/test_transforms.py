@@ -7,7 +7,7 @@ import pytest
 from pyspark.ml.functions import array_to_vector
 from pyspark.sql import functions as F
 
-from trend.analyzer import clustering, keywords, lexicon, similarity
+from trend.analyzer import clustering, keywords, similarity
 from trend.analyzer.errors import AnalysisError
 from trend.analyzer.labelling import ClusterSummary, TfidfLabeller, distinct_names
 from trend.analyzer.lifecycle import parse_product_ids
@@ -217,26 +217,21 @@ def test_repeated_names_get_a_distinguishing_suffix():
     ]
 
 
-def test_lexicon_scores_polarity_and_negation():
-    assert lexicon.score("The sound is crisp and well balanced.") > 0.05
-    assert lexicon.score("The hinge cracked after a week.") < -0.05
-    assert lexicon.score("It is not good at all.") < 0
-    assert lexicon.score("We ordered it last month.") == 0.0
-    assert lexicon.label(0.0) == "neutral"
-
-
 def test_sentence_and_review_sentiment(spark):
     sentences = spark.createDataFrame(
         [(1, 10, "Excellent sound, I love it!"), (2, 10, "Fast delivery."), (3, 11, "Terrible, it broke.")],
         "sentence_id long, review_id long, text string",
     )
-    scored = sentence_sentiment(sentences, None, 0.05)
+    scored = sentence_sentiment(sentences, None, 0.05)  # the default scorer (VADER)
     by_id = {r["sentence_id"]: r for r in scored.collect()}
     assert by_id[1]["sentiment"] == "positive" and by_id[3]["sentiment"] == "negative"
+    # a review's score is the mean of its sentences' scores
+    expected_10 = (by_id[1]["sentiment_score"] + by_id[2]["sentiment_score"]) / 2
     reviews = spark.createDataFrame([(10, 1, 5), (11, 1, 1), (12, 1, 3)], "review_id long, product_id long, rating int")
     joined = sentences.join(scored, "sentence_id")
     overall = {r["review_id"]: r for r in review_sentiment(joined, reviews, 0.05).collect()}
     assert overall[10]["sentiment_overall"] == "positive"
+    assert overall[10]["sentiment_score"] == pytest.approx(expected_10)
     assert overall[11]["sentiment_overall"] == "negative"
     assert overall[12]["sentiment_overall"] == "neutral" and overall[12]["sentiment_score"] == 0.0
 

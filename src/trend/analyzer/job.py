@@ -19,7 +19,17 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from trend import pyfiles
-from trend.analyzer import clustering, extract, keywords, lifecycle, projection, publish, sentiment, similarity
+from trend.analyzer import (
+    clustering,
+    extract,
+    keywords,
+    lifecycle,
+    projection,
+    publish,
+    sentiment,
+    sentiment_training,
+    similarity,
+)
 from trend.analyzer.errors import AnalysisError, InjectedFailure
 from trend.analyzer.labelling import ClusterSummary, FallbackLabeller, LabelCache, distinct_names, make_labeller
 from trend.analyzer.settings import AnalyzerConfig
@@ -69,6 +79,8 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     excluded: list[int] = field(default_factory=list)  # product ids left out (dataset_excluded_products)
     run_id: str | None = None  # datasets.claim_token of this run
+    sentiment_method: str | None = None  # the scorer used (vader after a ratings fallback)
+    sentiment_note: str | None = None  # what trained the head, or why the run fell back
 
     @property
     def ok(self) -> bool:
@@ -190,10 +202,17 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
         viewpoints = _label_clusters(spark, dataset_id, clustered, choice.centroids, config, result, labeller)
 
     with stages.stage("sentiment"):
+        chosen = sentiment_training.plan(sentences, reviews, config, dataset_id)
+        result.sentiment_method, result.sentiment_note = chosen.method, chosen.note
+        columns = ["sentence_id", "text"] + (["features"] if chosen.head is not None else [])
         scored = _keep(
             cached,
             sentiment.sentence_sentiment(
-                sentences.select("sentence_id", "text"), config.sentiment_model_path, config.sentiment_threshold
+                sentences.select(*columns),
+                config.sentiment_model_path,
+                config.sentiment_threshold,
+                chosen.method,
+                chosen.head,
             ),
         )
         scored.count()

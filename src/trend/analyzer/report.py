@@ -52,11 +52,19 @@ def print_job_results(log_text: str, out=sys.stdout) -> int:
         print(
             f"  job: dataset {r['dataset_id']} status {r['status']}"
             + (f" error_code {r['error_code']}" if r["error_code"] else "")
-            + f", {r['sentences']} sentences, k={r['k']}, similarity {r['similarity_method']}; {stages}",
+            + f", {r['sentences']} sentences, k={r['k']}, similarity {r['similarity_method']}"
+            + _sentiment(r.get("sentiment"))
+            + f"; {stages}",
             file=out,
         )
         count += 1
     return count
+
+
+def _sentiment(found: dict | None) -> str:
+    if not found or not found.get("method"):
+        return ""
+    return f", sentiment {found['method']}" + (f" ({found['note']})" if found.get("note") else "")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -38,8 +38,13 @@ class AnalyzerConfig:
     lsh_bucket_length: float = 0.05
     lsh_hash_tables: int = 8
     lsh_max_distance: float = 1.0  # unit vectors: distance 1.0 is cosine 0.5
-    # sentiment
-    sentiment_model_path: str | None = None
+    # sentiment (docs/analyzer.md, "Sentiment")
+    sentiment_method: str = "vader"  # vader | model | trained | ratings
+    sentiment_model_path: str | None = None  # transformers model folder (sentiment_method=model)
+    sentiment_training_file: str | None = None  # JSONL {"text", "label"} lines (sentiment_method=trained)
+    sentiment_ratings_min_reviews: int = 30  # fewer rated reviews: ratings falls back to vader (recorded)
+    sentiment_ratings_max_per_class: int = 5000  # star-labelled sentences per label sampled to the driver
+    sentiment_head_c: float = 4.0  # inverse regularisation of the trained head (chosen by 5-fold CV on TRAIN)
     sentiment_threshold: float = 0.05
     # LLM labelling
     labeller: str = "auto"  # openai (a missing key fails: 2007) | tfidf | auto (openai if keyed, else tfidf, logged)
@@ -93,11 +98,25 @@ class AnalyzerConfig:
             raise ConfigError("similarity_method must be auto, exact or lsh")
         if not 0 <= self.similarity_text_weight <= 1:
             raise ConfigError("similarity_text_weight must be within [0, 1]")
+        self._validate_sentiment()
         if self.labeller not in ("auto", "openai", "tfidf"):
             raise ConfigError("labeller must be auto, openai or tfidf")
         for key in ("ds_database", "av_database", "gb_database"):  # they end up in JDBC URLs and SQL
             if getattr(self, key) is not None:
                 check_identifier(getattr(self, key), key)
+
+    def _validate_sentiment(self) -> None:
+        methods = ("vader", "model", "trained", "ratings")
+        if self.sentiment_method not in methods:
+            raise ConfigError(f"sentiment_method must be one of {', '.join(methods)}")
+        if (self.sentiment_method == "model") != bool(self.sentiment_model_path):
+            raise ConfigError("sentiment_model_path goes with sentiment_method=model, and only with it")
+        if (self.sentiment_method == "trained") != bool(self.sentiment_training_file):
+            raise ConfigError("sentiment_training_file goes with sentiment_method=trained, and only with it")
+        if self.sentiment_ratings_min_reviews < 1 or self.sentiment_ratings_max_per_class < 5:
+            raise ConfigError("need sentiment_ratings_min_reviews >= 1 and sentiment_ratings_max_per_class >= 5")
+        if self.sentiment_head_c <= 0:
+            raise ConfigError("sentiment_head_c must be positive")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

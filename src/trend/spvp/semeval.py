@@ -122,3 +122,50 @@ def build_category(
     return ViewpointCategory(
         name=name, description="SemEval ABSA categories", viewpoints=tuple(viewpoints), negative_examples=negative
     )
+
+
+POLARITIES = ("positive", "negative", "neutral")
+
+
+@dataclass(frozen=True)
+class PolarSentence:
+    """A sentence with the polarities of its gold opinions (empty: the sentence has no opinion)."""
+
+    sentence_id: str
+    text: str
+    polarities: frozenset[str]
+
+    @property
+    def polarity(self) -> str | None:
+        """The one polarity all its opinions share, else None (no opinion, or mixed)."""
+        return next(iter(self.polarities)) if len(self.polarities) == 1 else None
+
+
+def parse_polarities(path: Path | str) -> list[PolarSentence]:
+    """The same sentences as ``parse`` with ``<Opinion polarity=...>`` instead of categories."""
+    path = Path(path)
+    root = ET.parse(path).getroot() if path.is_file() else None
+    if root is None:
+        raise SemEvalFormatError(f"{path} does not exist")
+    out = []
+    for n, sentence in enumerate(root.iter("sentence"), 1):
+        text = (sentence.findtext("text") or "").strip()
+        if not text:
+            continue
+        polarities = set()
+        for opinion in sentence.iter("Opinion"):
+            polarity = (opinion.get("polarity") or "").strip().lower()
+            if polarity not in POLARITIES:
+                raise SemEvalFormatError(
+                    f"{path}: sentence {sentence.get('id') or n} has an Opinion with polarity {polarity!r}"
+                )
+            polarities.add(polarity)
+        out.append(PolarSentence(sentence.get("id") or str(n), text, frozenset(polarities)))
+    if not out:
+        raise SemEvalFormatError(f"{path}: no <sentence> with text")
+    return out
+
+
+def sentiment_examples(path: Path | str) -> list[tuple[str, str]]:
+    """(text, label) for the sentences whose opinions share one polarity: a sentiment training set."""
+    return [(s.text, s.polarity) for s in parse_polarities(path) if s.polarity]

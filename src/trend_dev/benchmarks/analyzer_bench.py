@@ -69,7 +69,8 @@ def single_node(product_ids: list[int], config) -> dict[str, float]:
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
-    from trend.analyzer import clustering, lexicon
+    from trend.analyzer import clustering
+    from trend.analyzer.sentiment_head import vader_compound
     from trend.db import connect, fetch_all
 
     times: dict[str, float] = {}
@@ -126,7 +127,7 @@ def single_node(product_ids: list[int], config) -> dict[str, float]:
     times["labelling"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    [lexicon.score(text) for text in texts]
+    vader_compound(texts)
     times["sentiment"] = time.perf_counter() - t
     return {k: round(v, 2) for k, v in times.items()}
 

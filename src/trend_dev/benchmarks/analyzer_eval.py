@@ -58,7 +58,7 @@ def main(
     print(f"cluster purity {found['purity']:.3f} (without noise {found['purity_without_noise']:.3f})")
     print(f"NMI {found['nmi']:.3f}")
     print(f"NMI without noise {found['nmi_without_noise']:.3f}")
-    print(f"sentiment accuracy {found['sentiment_accuracy']:.3f} (lexicon, polar sentences)")
+    print(f"sentiment accuracy {found['sentiment_accuracy']:.3f} (default scorer, polar sentences)")
     common.drop_private_databases()
     return found
 
