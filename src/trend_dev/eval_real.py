@@ -292,6 +292,11 @@ def _cluster_lines(out: Outcome, joined, k: int) -> None:
     with out.stage("baseline KMeans"):
         found = real_baselines.kmeans(np.stack([r["vector"] for _, r in joined]), k)
     out.say(real_metrics.cluster_scores(cats, list(found)).line(f"baseline clusters (sklearn KMeans k={k})"))
+    gold_k = len({next(iter(c)) for c in cats if len(c) == 1})
+    if gold_k != k:  # a reference that knows how many categories there are, not a method
+        with out.stage("reference KMeans"):
+            found = real_baselines.kmeans(np.stack([r["vector"] for _, r in joined]), gold_k)
+        out.say(real_metrics.cluster_scores(cats, list(found)).line(f"reference clusters (sklearn KMeans k={gold_k})"))
 
 
 def _spvp_lines(out: Outcome, evaluated, category, found: dict[int, set[int]], report) -> None:
