@@ -70,9 +70,9 @@ class Outcome:
         yield
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
 
-    def say(self, line: str, out=sys.stdout) -> None:
+    def say(self, line: str) -> None:
         self.lines.append(line)
-        print(line, file=out, flush=True)
+        print(line, flush=True)
 
 
 def read_gold(paths: Sequence[Path], train: Path | None) -> dict[tuple[str, int], GoldSentence]:
