@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from trend_dev.real_metrics import NOISE, cluster_scores, sentiment_scores, sing
 SAMPLE_TEST = REPO_ROOT / "include" / "eval" / "laptops_sample_test.xml"
 SAMPLE_TRAIN = REPO_ROOT / "include" / "eval" / "laptops_sample_train.xml"
 F = frozenset
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Spark's Python workers need the venv (pandas)
 
 
 def test_cluster_scores_match_sklearn_over_single_category_sentences():
