@@ -35,13 +35,14 @@ def build_crawler():
         base = f"{scheme}://{conn.host}{port}"
         extras = conn.extra_dejson  # malformed JSON in extras raises a clear Airflow error
         return HttpCrawlerClient(HttpCrawlerConfig.from_extras(base, conn.password or None, extras or {}))
-    dump = os.environ.get("TP_LOCAL_MARKETPLACE_DUMP")
-    if not dump:
+    if not os.environ.get("TP_LOCAL_MARKETPLACE_DUMP"):
         raise CrawlerNotConfigured(
             "no crawler configured: add an Airflow connection 'crawler_service' (the Crawler Service) "
             "or set TP_LOCAL_MARKETPLACE_DUMP to a marketplace dump folder"
         )
-    return LocalMarketplaceSource(MarketplaceDump.load(dump), lambda: mysql_connection("analyzer_v2"))
+    dump = MarketplaceDump.from_env()  # XML: TP_LOCAL_MARKETPLACE_MALL_ID (required), _PRODUCT_OF
+    log.info("local marketplace source %s: %s", os.environ["TP_LOCAL_MARKETPLACE_DUMP"], dump.summary())
+    return LocalMarketplaceSource(dump, lambda: mysql_connection("analyzer_v2"))
 
 
 def crawl_sync(limit_per_kind: int, wishlist_id: int | None) -> dict:

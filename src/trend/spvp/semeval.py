@@ -53,6 +53,7 @@ class LabelledSentence:
     sentence_id: str
     text: str
     categories: frozenset[str]
+    polarities: frozenset[str] = frozenset()  # of its opinions: positive | negative | neutral
 
 
 def parse(path: Path | str) -> list[LabelledSentence]:
@@ -68,7 +69,7 @@ def parse(path: Path | str) -> list[LabelledSentence]:
         text = (sentence.findtext("text") or "").strip()
         if not text:
             continue
-        categories = set()
+        categories, polarities = set(), set()
         for opinion in sentence.iter("Opinion"):
             category = (opinion.get("category") or "").strip()
             if "#" not in category:
@@ -77,7 +78,9 @@ def parse(path: Path | str) -> list[LabelledSentence]:
                     f"without an ENTITY#ATTRIBUTE category ({category!r})"
                 )
             categories.add(category.upper())
-        out.append(LabelledSentence(sentence.get("id") or str(n), text, frozenset(categories)))
+            if opinion.get("polarity"):
+                polarities.add(opinion.get("polarity", "").strip().lower())
+        out.append(LabelledSentence(sentence.get("id") or str(n), text, frozenset(categories), frozenset(polarities)))
     if not out:
         raise SemEvalFormatError(f"{path}: no <sentence> with text")
     return out
