@@ -10,15 +10,13 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-from pyspark.ml.clustering import KMeans, KMeansModel
+from pyspark.ml.clustering import KMeans
 from pyspark.ml.evaluation import ClusteringEvaluator
-from pyspark.ml.functions import vector_to_array
 from pyspark.ml.stat import Summarizer
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType
 
+from trend.analyzer import kmeans, vectors
 from trend.analyzer.settings import AnalyzerConfig
 
 log = logging.getLogger(__name__)
@@ -60,7 +58,7 @@ def choose_k(features: DataFrame, n: int, config: AnalyzerConfig) -> KChoice:
     if len(ks) == 1:
         return KChoice(ks[0], {})
     fraction = min(1.0, config.k_sample_size / max(n, 1))
-    sample = features.select("features").sample(fraction=fraction, seed=config.seed)
+    sample = features.select(vectors.as_array(features).alias("features")).sample(fraction=fraction, seed=config.seed)
     scores = _driver_scores(sample, ks, config) if config.k_selection == "driver" else _spark_scores(sample, ks, config)
     best = max(scores, key=lambda k: (round(scores[k], 4), -k))
     log.info("silhouette by k: %s -> k=%d", {k: round(v, 3) for k, v in scores.items()}, best)
@@ -71,7 +69,7 @@ def _driver_scores(sample: DataFrame, ks: list[int], config: AnalyzerConfig) -> 
     from sklearn.cluster import KMeans as LocalKMeans
     from sklearn.metrics import silhouette_score
 
-    x = np.asarray([row["features"].toArray() for row in sample.collect()])
+    x = np.asarray([row["features"] for row in sample.collect()], dtype=np.float64)
     scores: dict[int, float] = {}
     for k in ks:
         if k >= len(x):
@@ -82,7 +80,7 @@ def _driver_scores(sample: DataFrame, ks: list[int], config: AnalyzerConfig) -> 
 
 
 def _spark_scores(sample: DataFrame, ks: list[int], config: AnalyzerConfig) -> dict[int, float]:
-    sample = sample.cache()
+    sample = sample.select(vectors.as_vector(sample).alias("features")).cache()
     evaluator = ClusteringEvaluator(
         featuresCol="features", predictionCol="cluster_id", metricName="silhouette", distanceMeasure="squaredEuclidean"
     )
@@ -96,31 +94,31 @@ def _spark_scores(sample: DataFrame, ks: list[int], config: AnalyzerConfig) -> d
     return scores
 
 
-def fit(features: DataFrame, k: int, config: AnalyzerConfig) -> tuple[DataFrame, np.ndarray]:
-    """Adds cluster_id; returns the centroids too. k=1 (tiny input) is the mean, no K-means."""
+def fit(features: DataFrame, n: int, k: int, config: AnalyzerConfig) -> tuple[DataFrame, np.ndarray]:
+    """Adds cluster_id and distance (to the centroid); returns the centroids too.
+
+    k=1 (tiny input) is the mean, no K-means. Otherwise ``trend.analyzer.kmeans``: seeded on a
+    sample of at most ``kmeans_sample_size`` (best of ``kmeans_restarts``), refined by full passes.
+    """
     if k == 1:
-        row = features.select(Summarizer.mean(F.col("features")).alias("m")).first()
+        row = features.select(Summarizer.mean(vectors.as_vector(features)).alias("m")).first()
         assert row is not None  # a global aggregate has exactly one row
-        mean = row["m"]
-        return features.withColumn("cluster_id", F.lit(0)), np.asarray([mean.toArray()])
-    best: KMeansModel | None = None
-    for restart in range(max(1, config.kmeans_restarts)):  # keep the lowest within-cluster cost
-        model: KMeansModel = _kmeans(k, config, seed=config.seed + restart).fit(features)
-        if best is None or model.summary.trainingCost < best.summary.trainingCost:
-            best = model
-    assert best is not None  # at least one restart ran
-    return best.transform(features), np.asarray(best.clusterCenters(), dtype=np.float64)
-
-
-def assign_distance(predicted: DataFrame, centers: np.ndarray) -> DataFrame:
-    """Adds ``distance`` (Euclidean, from each sentence to its own centroid)."""
-
-    @F.pandas_udf(DoubleType())  # type: ignore[call-overload]  # stubs lack the type-hinted form
-    def distance(vectors: pd.Series, clusters: pd.Series) -> pd.Series:
-        matrix = np.stack(vectors.to_numpy())
-        return pd.Series(np.linalg.norm(matrix - centers[clusters.to_numpy()], axis=1))
-
-    return predicted.withColumn("distance", distance(vector_to_array(F.col("features")), F.col("cluster_id")))
+        centers = np.asarray([row["m"].toArray()])
+        return kmeans.assign(features, centers, vectors.as_array(features)), centers
+    fitted = kmeans.fit(
+        features,
+        n,
+        k,
+        seed=config.seed,
+        restarts=config.kmeans_restarts,
+        max_iter=config.kmeans_max_iter,
+        sample_size=config.kmeans_sample_size,
+        refine_passes=config.kmeans_refine_passes,
+        tolerance=config.kmeans_tolerance,
+        column=vectors.as_array(features),
+        order_by="sentence_id" if "sentence_id" in features.columns else None,
+    )
+    return kmeans.assign(features, fitted.centers, vectors.as_array(features)), fitted.centers
 
 
 def flag_noise(assigned: DataFrame, noise_z: float) -> DataFrame:
@@ -143,5 +141,5 @@ def flag_noise(assigned: DataFrame, noise_z: float) -> DataFrame:
 def cluster_sentences(features: DataFrame, n: int, config: AnalyzerConfig) -> tuple[DataFrame, KChoice]:
     """features (sentence_id, features, ...) → + cluster_id, distance, is_noise."""
     choice = choose_k(features, n, config)
-    predicted, centers = fit(features, choice.k, config)
-    return flag_noise(assign_distance(predicted, centers), config.noise_z), choice
+    predicted, _ = fit(features, n, choice.k, config)
+    return flag_noise(predicted, config.noise_z), choice

@@ -176,7 +176,7 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
 
     with stages.stage("clustering"):
         clustered, choice = clustering.cluster_sentences(sentences, result.sentences, config)
-        clustered = _keep(cached, clustered)
+        clustered = _keep(cached, clustered.drop("features"))  # the vectors stay cached once, in `sentences`
         clustered.count()
         result.k, result.silhouettes = choice.k, choice.silhouettes
         coords = _keep(cached, projection.project_2d(sentences))  # the report's 2-D map

@@ -26,7 +26,10 @@ class AnalyzerConfig:
     k_selection: str = "driver"  # driver (scikit-learn on the sample) | spark (Spark ML on the sample)
     min_cluster_size: int = 5
     kmeans_max_iter: int = 30
-    kmeans_restarts: int = 3  # final fit: seeds seed..seed+n-1, lowest cost wins
+    kmeans_restarts: int = 3  # k-means++ initialisations of the sample fit, lowest cost wins
+    kmeans_sample_size: int = 50_000  # the fit runs on a sample this large; the whole input below it
+    kmeans_refine_passes: int = 5  # then at most this many full Lloyd passes (trend.analyzer.kmeans)
+    kmeans_tolerance: float = 1e-4  # ... stopping once no centroid moves further than this
     noise_z: float = 3.5  # robust z-score of the distance to the centroid above which a sentence is noise
     seed: int = 42
     # similarity
@@ -34,9 +37,8 @@ class AnalyzerConfig:
     similarity_method: str = "auto"  # auto | exact | lsh
     similarity_exact_max_products: int = 5000
     similarity_text_weight: float = 0.2
-    lsh_bucket_length: float = 0.05
-    lsh_hash_tables: int = 8
-    lsh_max_distance: float = 1.0  # unit vectors: distance 1.0 is cosine 0.5
+    lsh_hash_tables: int = 12  # sign-random-projection tables (a pair is a candidate if it shares any)
+    lsh_bits_per_table: int = 0  # bits of each table's signature; 0: round(log2(products)) - 4, in [4, 24]
     # sentiment
     sentiment_model_path: str | None = None
     sentiment_threshold: float = 0.05
