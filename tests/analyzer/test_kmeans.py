@@ -1,14 +1,14 @@
-"""trend.analyzer.kmeans (sample fit + full Lloyd passes) and the pruning of the LSH similarity."""
+"""Clustering on the cached float32 arrays (same clusters as on ML vectors) and the pruning of the LSH similarity."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.cluster import KMeans as LocalKMeans
+from pyspark.ml.functions import array_to_vector
 from sklearn.metrics import adjusted_rand_score
 
-from trend.analyzer import kmeans, similarity
+from trend.analyzer import clustering, similarity
 from trend.analyzer.settings import AnalyzerConfig
 
 pytestmark = pytest.mark.spark
@@ -29,31 +29,28 @@ def _frame(spark, x):
     return spark.createDataFrame(data, "sentence_id long, features array<float>").repartition(3)
 
 
-def test_small_input_is_exactly_scikit_learn_on_all_rows(spark):
-    x, _ = _planted(np.random.default_rng(1))
-    frame = _frame(spark, x)
-    fitted = kmeans.fit(frame, len(x), 4, seed=7, restarts=2, sample_size=10_000, order_by="sentence_id")
-    local = LocalKMeans(4, n_init=2, random_state=7).fit(x.astype(np.float64))
-    assert fitted.passes == 0 and fitted.sample_size == len(x)
-    np.testing.assert_allclose(fitted.centers, local.cluster_centers_, atol=1e-9)
-    rows = kmeans.assign(frame, fitted.centers).orderBy("sentence_id").collect()
-    assert [r["cluster_id"] for r in rows] == local.labels_.tolist()
-    own = fitted.centers[[r["cluster_id"] for r in rows]]
-    np.testing.assert_allclose([r["distance"] for r in rows], np.linalg.norm(x - own, axis=1), atol=1e-5)
+def test_float32_arrays_and_ml_vectors_give_the_same_clusters(spark):
+    x, truth = _planted(np.random.default_rng(1), per=120)
+    arrays = _frame(spark, x)
+    ml = arrays.select("sentence_id", array_to_vector("features").alias("features"))
+    config = AnalyzerConfig(k_max=8, k_sample_size=100)  # sample < n: Lloyd passes over all rows
+    found = {}
+    for name, frame in (("arrays", arrays), ("vectors", ml)):
+        clustered, choice = clustering.cluster_sentences(frame, len(x), config)
+        rows = clustered.orderBy("sentence_id").collect()
+        found[name] = [r["cluster_id"] for r in rows], [r["is_noise"] for r in rows], choice.k
+    assert found["arrays"] == found["vectors"]
+    assert adjusted_rand_score(truth, found["arrays"][0]) > 0.95
 
 
-def test_sampled_fit_is_refined_by_full_passes(spark):
-    x, truth = _planted(np.random.default_rng(2), per=400)
+def test_prefiltered_sample_is_the_sorted_hash_sample(spark):
+    x, _ = _planted(np.random.default_rng(4), per=100)
     frame = _frame(spark, x)
-    fitted = kmeans.fit(frame, len(x), 4, seed=3, sample_size=200, refine_passes=6)
-    assert fitted.sample_size < len(x) and 1 <= fitted.passes <= 6
-    labels = [r["cluster_id"] for r in kmeans.assign(frame, fitted.centers).orderBy("sentence_id").collect()]
-    assert adjusted_rand_score(truth, labels) > 0.98
-    # a converged full pass leaves the centroids at the means of their members
-    totals, sizes, _ = kmeans.lloyd_pass(frame, fitted.centers)
-    means = totals / sizes[:, None]
-    assert np.max(np.linalg.norm(means - fitted.centers, axis=1)) < 1e-3
-    assert sizes.sum() == len(x)
+    config = AnalyzerConfig(k_max=4, k_sample_size=40)
+    fast = clustering.sample_vectors(frame, config, len(x))  # only rows under a hash bound are sorted
+    full = clustering.sample_vectors(frame, config)  # the whole frame sorted by hash
+    assert fast.shape == (40, x.shape[1])
+    np.testing.assert_array_equal(fast, full)
 
 
 def test_lsh_compares_only_a_fraction_of_all_pairs(spark):

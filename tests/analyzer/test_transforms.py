@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pyspark.ml.functions import array_to_vector
+from pyspark.sql import functions as F
 
 from trend.analyzer import clustering, keywords, lexicon, similarity
 from trend.analyzer.errors import AnalysisError
+from trend.analyzer.labelling import ClusterSummary, TfidfLabeller, distinct_names
 from trend.analyzer.lifecycle import parse_product_ids
 from trend.analyzer.sentiment import review_sentiment, sentence_sentiment
 from trend.analyzer.settings import AnalyzerConfig
@@ -32,30 +34,66 @@ def _features_frame(spark, vectors, texts=None):
     return frame.select("sentence_id", "text", array_to_vector("vec").alias("features"))
 
 
-def test_k_candidates_are_bounded_by_data_size():
-    config = AnalyzerConfig(k_min=2, k_max=12, min_cluster_size=5)
-    assert clustering.candidate_ks(1000, config) == list(range(2, 13))
-    assert clustering.candidate_ks(20, config) == [2, 3, 4]
-    assert clustering.candidate_ks(6, config) == [1]
+def test_initial_k_grows_with_the_data_within_its_bounds():
+    config = AnalyzerConfig(k_min=2, k_max=60, min_cluster_size=5)
+    assert clustering.initial_k(3308, config) == 41  # round(sqrt(3308 / 2))
+    assert clustering.initial_k(1_000_000, config) == 60  # capped by k_max
+    assert clustering.initial_k(20, config) == 3
+    assert clustering.initial_k(12, config) == 2  # k_min, at most n / min_cluster_size
+    assert clustering.initial_k(6, config) == 1
 
 
-@pytest.mark.parametrize("k_selection", ["driver", "spark"])
-def test_kmeans_finds_the_planted_clusters_and_flags_outliers(spark, k_selection):
+def test_kmeans_finds_the_planted_clusters_and_flags_outliers(spark):
     rng = np.random.default_rng(0)
     centers = np.eye(16)[:4] * 1.0
     vectors, truth = _blobs(rng, centers, per_cluster=15, spread=0.08)
     outlier = np.ones(16) / 4.0  # equally far from every centroid
     frame = _features_frame(spark, np.vstack([vectors, outlier]))
-    config = AnalyzerConfig(k_min=2, k_max=6, min_cluster_size=5, noise_z=3.5, k_selection=k_selection)
+    config = AnalyzerConfig(k_min=2, k_max=6, min_cluster_size=5, noise_z=3.5)
     clustered, choice = clustering.cluster_sentences(frame, len(truth) + 1, config)
     rows = {r["sentence_id"]: r for r in clustered.collect()}
-    assert choice.k == 4
-    assert max(choice.silhouettes, key=choice.silhouettes.get) == 4
-    for label in range(4):  # each planted cluster lands in exactly one K-means cluster
+    assert choice.k0 == 6 and choice.k == 4  # over-clustered, then the split blobs merged back
+    for label in range(4):  # each planted cluster lands in exactly one cluster, each in its own
         ids = [i for i, t in enumerate(truth) if t == label]
         assert len({rows[i]["cluster_id"] for i in ids}) == 1
+    assert len({rows[i]["cluster_id"] for i in range(len(truth))}) == 4
+    assert sorted(choice.centroids) == sorted({r["cluster_id"] for r in rows.values()})
     assert rows[len(truth)]["is_noise"]
     assert sum(r["is_noise"] for r in rows.values()) <= 3
+
+
+def test_merging_is_off_at_threshold_one(spark):
+    rng = np.random.default_rng(0)
+    vectors, _ = _blobs(rng, np.eye(16)[:4], per_cluster=15, spread=0.08)
+    _, choice = clustering.cluster_sentences(
+        _features_frame(spark, vectors), len(vectors), AnalyzerConfig(k_max=6, merge_threshold=1.0)
+    )
+    assert choice.k0 == choice.k == 5
+
+
+def test_same_input_gives_the_same_clusters_whatever_the_partitioning(spark):
+    rng = np.random.default_rng(3)
+    vectors, _ = _blobs(rng, rng.normal(size=(6, 24)), per_cluster=20, spread=0.5)
+    frame = _features_frame(spark, vectors)
+    config = AnalyzerConfig(k_max=12, kmeans_restarts=1)
+    runs = []
+    for shuffled in (frame.coalesce(1), frame.repartition(3, "sentence_id"), frame.orderBy(F.rand(5)).repartition(2)):
+        clustered, choice = clustering.cluster_sentences(shuffled, len(vectors), config)
+        runs.append(({r["sentence_id"]: r["cluster_id"] for r in clustered.collect()}, choice.k))
+    assert runs[0][1] >= 4
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_cluster_ids_follow_the_previous_centroids():
+    rng = np.random.default_rng(1)
+    previous = {7: rng.normal(size=8), 3: rng.normal(size=8), 12: rng.normal(size=8)}
+    moved = lambda v: v + rng.normal(0, 0.05, size=8)
+    # new centres in another order: 12's and 7's survive, 3's is gone, two are new
+    centers = np.asarray([rng.normal(size=8), moved(previous[12]), moved(previous[7]), rng.normal(size=8)])
+    ids, matched = clustering.match_ids(centers, previous, threshold=0.9)
+    assert ids == [13, 12, 7, 14]  # fresh ids above every previous one, largest cluster first
+    assert sorted(matched) == [7, 12] and all(v >= 900 for v in matched.values())
+    assert clustering.match_ids(centers, {}, 0.9)[0] == [0, 1, 2, 3]
 
 
 def test_tiny_input_is_one_cluster(spark):
@@ -139,6 +177,44 @@ def test_class_tfidf_names_each_cluster_by_its_own_words(spark):
     assert sorted((r["cluster_id"], r["text"]) for r in reps) == sorted(
         [(0, texts[0]), (0, texts[1]), (1, texts[3]), (1, texts[4])]
     )
+
+
+def test_topic_terms_are_unigrams_and_bigrams_without_stop_words(spark):
+    frame = spark.createDataFrame(
+        [("The battery life is really great, and I love the screen!",), ("Ok",)], "text string"
+    )
+    rows = frame.select(keywords.terms().alias("terms")).collect()
+    assert rows[0]["terms"] == ["battery", "life", "screen", "battery life"]
+    assert rows[1]["terms"] == []
+
+
+def test_offline_labels_read_like_topics_and_are_distinct(spark):
+    texts = ["The battery life is great.", "Battery life lasts all day.", "Great battery life, really."] * 2
+    texts += ["The battery charger broke.", "Battery charger stopped working.", "My battery charger is dead."]
+    texts += ["Shipping was fast.", "Fast shipping, great seller.", "Shipping took a week."]
+    cluster = [0] * 6 + [1] * 3 + [2] * 3
+    frame = spark.createDataFrame(
+        [(i, t, c, False, 0.0) for i, (t, c) in enumerate(zip(texts, cluster, strict=True))],
+        "sentence_id long, text string, cluster_id int, is_noise boolean, distance double",
+    )
+    terms: dict[int, list[str]] = {}
+    for r in keywords.class_tfidf(frame).orderBy("cluster_id", "rank").collect():
+        terms.setdefault(r["cluster_id"], []).append(r["term"])
+    labeller = TfidfLabeller()
+    names = [labeller.label(ClusterSummary(c, cluster.count(c), terms[c], [])).name for c in (0, 1, 2)]
+    assert all(not set(n.replace("/", " ").split()) & keywords.STOPWORDS for n in names)
+    assert "battery life" in names[0] and "charger" in names[1] and names[2].startswith("shipping")
+    assert not any(n.split(" / ")[0] == "battery" for n in names[1:])  # the largest cluster led with it
+    assert len(set(names)) == 3
+
+
+def test_repeated_names_get_a_distinguishing_suffix():
+    assert distinct_names(["Battery", "Screen", "battery", "Battery"]) == [
+        "Battery",
+        "Screen",
+        "battery (2)",
+        "Battery (3)",
+    ]
 
 
 def test_lexicon_scores_polarity_and_negation():

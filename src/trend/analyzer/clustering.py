@@ -1,22 +1,36 @@
-"""K-means over sentence embeddings: k picked by silhouette on a sample, then noise flags.
+"""Viewpoints: over-cluster the sentence embeddings with K-means, merge close centroids, flag noise.
 
-Features are unit vectors, so squared Euclidean distance is 2 - 2·cosine and
-Spark's default K-means groups by cosine similarity.
+Features are unit vectors, so squared Euclidean distance is 2 - 2·cosine and K-means groups
+by cosine similarity. The steps, none of which brings all vectors to the driver:
+
+1. k0 = round(sqrt(n / 2)), within [k_min, k_max] and at most n / min_cluster_size;
+2. initial centroids: scikit-learn K-means on a bounded, deterministic sample (at most
+   ``k_sample_size`` rows chosen by a hash of sentence_id and the seed, sorted by sentence_id);
+3. Lloyd iterations over all sentences in Spark (per-partition numpy sums, reduced on the driver:
+   k × dim numbers per partition, never the vectors);
+4. centroids closer than ``merge_threshold`` (cosine, average linkage) merge; clusters with fewer
+   than ``min_cluster_size`` sentences are dissolved; every sentence joins its nearest remaining centroid;
+5. cluster ids: clusters matching a previous run's centroid (cosine ≥ ``match_threshold``, one-to-one
+   by the Hungarian method) keep its id, the others get fresh ids above every previous one;
+6. noise = distance to its centroid above median + ``noise_z``·1.4826·MAD of that cluster.
+
+Same input → same clusters: the sample, its order, the seeds and the id order are fixed.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
-from pyspark.ml.clustering import KMeans
-from pyspark.ml.evaluation import ClusteringEvaluator
-from pyspark.ml.stat import Summarizer
+import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import BinaryType, DoubleType, IntegerType, StructField, StructType
 
-from trend.analyzer import kmeans, vectors
+from trend.analyzer import vectors as vector_columns
 from trend.analyzer.settings import AnalyzerConfig
 
 log = logging.getLogger(__name__)
@@ -24,101 +38,184 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class KChoice:
+    """What the clustering decided: k0 before merging, k after, and the published centroids by id."""
+
     k: int
-    silhouettes: dict[int, float]
+    k0: int = 0
+    centroids: dict[int, np.ndarray] = field(default_factory=dict)  # cluster_id -> unit centroid
+    matched: dict[int, int] = field(default_factory=dict)  # cluster_id -> cosine to the previous centroid (x1000)
+    iterations: int = 0
 
 
-def candidate_ks(n: int, config: AnalyzerConfig) -> list[int]:
-    """k in [k_min, min(k_max, n / min_cluster_size)]; a single cluster when n is tiny."""
+def initial_k(n: int, config: AnalyzerConfig) -> int:
+    """round(sqrt(n/2)) within [k_min, k_max], at most n / min_cluster_size; 1 when n is tiny."""
     upper = min(config.k_max, n // max(1, config.min_cluster_size))
-    if upper < max(2, config.k_min):
-        return [1]
-    return list(range(max(2, config.k_min), upper + 1))
+    if upper < 2:
+        return 1
+    return max(min(config.k_min, upper), min(upper, round(math.sqrt(n / 2))))
 
 
-def _kmeans(k: int, config: AnalyzerConfig, seed: int | None = None) -> KMeans:
-    return KMeans(
-        k=k,
-        seed=config.seed if seed is None else seed,
-        maxIter=config.kmeans_max_iter,
-        featuresCol="features",
-        predictionCol="cluster_id",
-        initMode="k-means||",
-    )
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
-def choose_k(features: DataFrame, n: int, config: AnalyzerConfig) -> KChoice:
-    """Fit each candidate k on a sample and keep the best silhouette (ties → smaller k).
-
-    ``k_selection="driver"`` (default) scores the sample (at most ``k_sample_size`` rows) with
-    scikit-learn on the driver: one small in-memory problem instead of a dozen distributed
-    fits. ``"spark"`` runs the same search with Spark ML. The final clustering is Spark ML either way.
-    """
-    ks = candidate_ks(n, config)
-    if len(ks) == 1:
-        return KChoice(ks[0], {})
-    fraction = min(1.0, config.k_sample_size / max(n, 1))
-    sample = features.select(vectors.as_array(features).alias("features")).sample(fraction=fraction, seed=config.seed)
-    scores = _driver_scores(sample, ks, config) if config.k_selection == "driver" else _spark_scores(sample, ks, config)
-    best = max(scores, key=lambda k: (round(scores[k], 4), -k))
-    log.info("silhouette by k: %s -> k=%d", {k: round(v, 3) for k, v in scores.items()}, best)
-    return KChoice(best, scores)
+def _as_matrix(frame: DataFrame) -> DataFrame:
+    """(sentence_id, vec): the job's cached float32 arrays as they are (ML vectors converted)."""
+    return frame.select("sentence_id", vector_columns.as_array(frame, "features").alias("vec"))
 
 
-def _driver_scores(sample: DataFrame, ks: list[int], config: AnalyzerConfig) -> dict[int, float]:
+def sample_vectors(features: DataFrame, config: AnalyzerConfig, n: int | None = None) -> np.ndarray:
+    """At most ``k_sample_size`` vectors, chosen by hash(sentence_id, seed) and ordered by sentence_id."""
+    picked = _as_matrix(features).withColumn("pick", F.xxhash64("sentence_id", F.lit(config.seed)))
+    if n is not None and n > 2 * config.k_sample_size:
+        # xxhash64 is uniform over the longs: the smallest ``k_sample_size`` hashes lie below this
+        # bound with near certainty (4x the expected count); only those rows are sorted.
+        share = min(1.0, 4.0 * config.k_sample_size / n)
+        bound = int(-(2**63) + share * 2**64)
+        prefiltered = picked.where(F.col("pick") < F.lit(bound))
+        rows = prefiltered.orderBy("pick", "sentence_id").limit(config.k_sample_size).collect()
+        if len(rows) < config.k_sample_size:  # never seen; the full sort gives the same sample
+            rows = picked.orderBy("pick", "sentence_id").limit(config.k_sample_size).collect()
+    else:
+        rows = picked.orderBy("pick", "sentence_id").limit(config.k_sample_size).collect()
+    rows.sort(key=lambda r: r["sentence_id"])
+    return np.asarray([r["vec"] for r in rows], dtype=np.float64).reshape(len(rows), -1)
+
+
+def _initial_centroids(sample: np.ndarray, k: int, config: AnalyzerConfig) -> np.ndarray:
     from sklearn.cluster import KMeans as LocalKMeans
-    from sklearn.metrics import silhouette_score
 
-    x = np.asarray([row["features"] for row in sample.collect()], dtype=np.float64)
-    scores: dict[int, float] = {}
-    for k in ks:
-        if k >= len(x):
+    model = LocalKMeans(
+        k, n_init=max(1, config.kmeans_restarts), max_iter=config.kmeans_max_iter, random_state=config.seed
+    ).fit(sample)
+    return np.asarray(model.cluster_centers_, dtype=np.float64)
+
+
+_SUMS = StructType(
+    [
+        StructField("cluster", IntegerType()),
+        StructField("count", DoubleType()),
+        StructField("sums", BinaryType()),
+    ]
+)
+
+
+def _nearest(matrix: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre (Euclidean): argmax of x·c - |c|²/2."""
+    return np.argmax(matrix @ centers.T - 0.5 * np.einsum("ij,ij->i", centers, centers), axis=1)
+
+
+def lloyd_step(vectors: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One K-means pass over all sentences: (sum of vectors, count) per centre, reduced on the driver."""
+    k, dim = centers.shape
+
+    def partial(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        sums, counts = np.zeros((k, dim)), np.zeros(k)
+        for batch in batches:
+            if batch.empty:
+                continue
+            matrix = np.stack(batch["vec"].to_numpy()).astype(np.float64)
+            nearest = _nearest(matrix, centers)
+            onehot = np.zeros((k, len(nearest)))
+            onehot[nearest, np.arange(len(nearest))] = 1.0
+            sums += onehot @ matrix
+            counts += np.bincount(nearest, minlength=k)
+        used = np.flatnonzero(counts)
+        yield pd.DataFrame({"cluster": used, "count": counts[used], "sums": [sums[i].tobytes() for i in used]})
+
+    totals, counts = np.zeros((k, dim)), np.zeros(k)
+    for row in vectors.mapInPandas(partial, _SUMS).collect():  # ≤ k rows per partition
+        totals[row["cluster"]] += np.frombuffer(row["sums"], dtype=np.float64)
+        counts[row["cluster"]] += row["count"]
+    return totals, counts
+
+
+def fit_centroids(vectors: DataFrame, start: np.ndarray, config: AnalyzerConfig) -> tuple[np.ndarray, np.ndarray, int]:
+    """Lloyd iterations from ``start`` until the centres move less than 1e-4; (centres, sizes, iterations)."""
+    centers = start.copy()
+    counts = np.zeros(len(centers))
+    iterations = 0
+    for iterations in range(1, max(1, config.kmeans_max_iter) + 1):
+        totals, counts = lloyd_step(vectors, centers)
+        moved = np.where(counts[:, None] > 0, totals / np.maximum(counts, 1)[:, None], centers)
+        shift = float(np.max(np.linalg.norm(moved - centers, axis=1)))
+        centers = moved
+        if shift < 1e-4:
             break
-        labels = LocalKMeans(k, n_init=1, max_iter=config.kmeans_max_iter, random_state=config.seed).fit_predict(x)
-        scores[k] = float(silhouette_score(x, labels, metric="sqeuclidean")) if len(set(labels)) > 1 else -1.0
-    return scores or {ks[0]: 0.0}
+    return centers, counts, iterations
 
 
-def _spark_scores(sample: DataFrame, ks: list[int], config: AnalyzerConfig) -> dict[int, float]:
-    sample = sample.select(vectors.as_vector(sample).alias("features")).cache()
-    evaluator = ClusteringEvaluator(
-        featuresCol="features", predictionCol="cluster_id", metricName="silhouette", distanceMeasure="squaredEuclidean"
-    )
-    scores: dict[int, float] = {}
-    try:
-        for k in ks:
-            model = _kmeans(k, config).fit(sample)
-            scores[k] = float(evaluator.evaluate(model.transform(sample)))
-    finally:
-        sample.unpersist()
-    return scores
+def merge_centroids(centers: np.ndarray, sizes: np.ndarray, config: AnalyzerConfig) -> np.ndarray:
+    """Average-linkage merge of centres closer than ``merge_threshold`` (cosine); small clusters dissolve.
 
-
-def fit(features: DataFrame, n: int, k: int, config: AnalyzerConfig) -> tuple[DataFrame, np.ndarray]:
-    """Adds cluster_id and distance (to the centroid); returns the centroids too.
-
-    k=1 (tiny input) is the mean, no K-means. Otherwise ``trend.analyzer.kmeans``: seeded on a
-    sample of at most ``kmeans_sample_size`` (best of ``kmeans_restarts``), refined by full passes.
+    Returns the remaining centres (size-weighted means of their members), largest first.
     """
-    if k == 1:
-        row = features.select(Summarizer.mean(vectors.as_vector(features)).alias("m")).first()
-        assert row is not None  # a global aggregate has exactly one row
-        centers = np.asarray([row["m"].toArray()])
-        return kmeans.assign(features, centers, vectors.as_array(features)), centers
-    fitted = kmeans.fit(
-        features,
-        n,
-        k,
-        seed=config.seed,
-        restarts=config.kmeans_restarts,
-        max_iter=config.kmeans_max_iter,
-        sample_size=config.kmeans_sample_size,
-        refine_passes=config.kmeans_refine_passes,
-        tolerance=config.kmeans_tolerance,
-        column=vectors.as_array(features),
-        order_by="sentence_id" if "sentence_id" in features.columns else None,
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    keep = sizes >= max(1, config.min_cluster_size)
+    if keep.sum() == 0:
+        keep = sizes == sizes.max()
+    centers, sizes = centers[keep], sizes[keep]
+    if len(centers) > 1 and config.merge_threshold < 1:
+        tree = linkage(_unit(centers), method="average", metric="cosine")
+        groups = fcluster(tree, t=1 - config.merge_threshold, criterion="distance") - 1
+    else:
+        groups = np.arange(len(centers))
+    merged = np.zeros((groups.max() + 1, centers.shape[1]))
+    weight = np.zeros(groups.max() + 1)
+    np.add.at(merged, groups, centers * sizes[:, None])
+    np.add.at(weight, groups, sizes)
+    merged = merged / np.maximum(weight, 1e-12)[:, None]
+    order = sorted(range(len(merged)), key=lambda i: (-weight[i], tuple(np.round(merged[i], 6))))
+    return merged[order]
+
+
+def match_ids(
+    centers: np.ndarray, previous: dict[int, np.ndarray], threshold: float
+) -> tuple[list[int], dict[int, int]]:
+    """Cluster id per centre: a previous centroid's id when cosine ≥ threshold (Hungarian), else fresh ids.
+
+    Fresh ids count up from max(previous ids) + 1, in the centres' order (largest first).
+    """
+    ids: list[int | None] = [None] * len(centers)
+    similarity_by_id: dict[int, int] = {}
+    if previous and len(centers):
+        from scipy.optimize import linear_sum_assignment
+
+        old_ids = sorted(previous)
+        old = _unit(np.asarray([previous[i] for i in old_ids], dtype=np.float64))
+        cosine = _unit(centers) @ old.T
+        rows, cols = linear_sum_assignment(-cosine)
+        for r, c in zip(rows, cols, strict=True):
+            if cosine[r, c] >= threshold:
+                ids[r] = old_ids[c]
+                similarity_by_id[old_ids[c]] = round(float(cosine[r, c]) * 1000)
+    fresh = (max(previous) + 1) if previous else 0
+    out = []
+    for value in ids:
+        if value is None:
+            value, fresh = fresh, fresh + 1
+        out.append(value)
+    return out, similarity_by_id
+
+
+def assign(features: DataFrame, centers: np.ndarray, ids: list[int]) -> DataFrame:
+    """Adds ``cluster_id`` (nearest centre's id) and ``distance`` (Euclidean, to that centre)."""
+    id_array = np.asarray(ids, dtype=np.int64)
+
+    @F.pandas_udf("struct<cluster_id:int,distance:double>")  # type: ignore[call-overload]  # stubs lack the form
+    def nearest(vectors: pd.Series) -> pd.DataFrame:
+        matrix = np.stack(vectors.to_numpy()).astype(np.float64)
+        index = _nearest(matrix, centers)
+        distance = np.linalg.norm(matrix - centers[index], axis=1)
+        return pd.DataFrame({"cluster_id": id_array[index].astype(np.int32), "distance": distance})
+
+    return (
+        features.withColumn("_nearest", nearest(vector_columns.as_array(features, "features")))
+        .withColumn("cluster_id", F.col("_nearest.cluster_id"))
+        .withColumn("distance", F.col("_nearest.distance"))
+        .drop("_nearest")
     )
-    return kmeans.assign(features, fitted.centers, vectors.as_array(features)), fitted.centers
 
 
 def flag_noise(assigned: DataFrame, noise_z: float) -> DataFrame:
@@ -138,8 +235,30 @@ def flag_noise(assigned: DataFrame, noise_z: float) -> DataFrame:
     )
 
 
-def cluster_sentences(features: DataFrame, n: int, config: AnalyzerConfig) -> tuple[DataFrame, KChoice]:
-    """features (sentence_id, features, ...) → + cluster_id, distance, is_noise."""
-    choice = choose_k(features, n, config)
-    predicted, _ = fit(features, n, choice.k, config)
-    return flag_noise(predicted, config.noise_z), choice
+def cluster_sentences(
+    features: DataFrame, n: int, config: AnalyzerConfig, previous: dict[int, np.ndarray] | None = None
+) -> tuple[DataFrame, KChoice]:
+    """features (sentence_id, features, ...) → + cluster_id, distance, is_noise.
+
+    ``previous``: the dataset's last published centroids by cluster id (continuity of ids).
+    """
+    k0 = initial_k(n, config)
+    sample = sample_vectors(features, config, n)
+    if k0 == 1 or len(sample) <= k0:
+        centers, iterations = _unit(sample.mean(axis=0, keepdims=True)), 0
+    else:
+        vectors = _as_matrix(features)
+        raw, sizes, iterations = fit_centroids(vectors, _initial_centroids(sample, k0, config), config)
+        centers = merge_centroids(raw, sizes, config)
+    ids, matched = match_ids(centers, previous or {}, config.match_threshold)
+    log.info(
+        "k0=%d -> k=%d after merging (%d Lloyd passes); ids %s, kept from the last run %s",
+        k0,
+        len(centers),
+        iterations,
+        ids,
+        sorted(matched),
+    )
+    clustered = flag_noise(assign(features, centers, ids), config.noise_z)
+    choice = KChoice(len(centers), k0, {i: c for i, c in zip(ids, _unit(centers), strict=True)}, matched, iterations)
+    return clustered, choice

@@ -14,13 +14,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from trend import pyfiles
 from trend.analyzer import clustering, extract, keywords, lifecycle, projection, publish, sentiment, similarity
 from trend.analyzer.errors import AnalysisError, InjectedFailure
-from trend.analyzer.labelling import ClusterSummary, LabelCache, make_labeller
+from trend.analyzer.labelling import ClusterSummary, FallbackLabeller, LabelCache, distinct_names, make_labeller
 from trend.analyzer.settings import AnalyzerConfig
 from trend.db import connect
 from trend.status import DatasetStatus, ErrorCode
@@ -58,8 +59,10 @@ class RunResult:
     error_code: int | None = None
     error_message: str | None = None
     sentences: int = 0
-    k: int | None = None
-    silhouettes: dict[int, float] = field(default_factory=dict)
+    k: int | None = None  # viewpoints after merging
+    k0: int | None = None  # K-means clusters before merging
+    kept_cluster_ids: list[int] = field(default_factory=list)  # ids matched to the previous run's centroids
+    label_fallback: str | None = None  # why the LLM labeller fell back to offline labels, if it did
     similarity_method: str | None = None
     clusters: list[ClusterResult] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -175,15 +178,16 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
         sims.count()
 
     with stages.stage("clustering"):
-        clustered, choice = clustering.cluster_sentences(sentences, result.sentences, config)
+        previous = _previous_centroids(stages.conn, dataset_id)
+        clustered, choice = clustering.cluster_sentences(sentences, result.sentences, config, previous)
         clustered = _keep(cached, clustered.drop("features"))  # the vectors stay cached once, in `sentences`
         clustered.count()
-        result.k, result.silhouettes = choice.k, choice.silhouettes
+        result.k, result.k0, result.kept_cluster_ids = choice.k, choice.k0, sorted(choice.matched)
         coords = _keep(cached, projection.project_2d(sentences))  # the report's 2-D map
         coords.count()
 
     with stages.stage("labelling"):
-        viewpoints = _label_clusters(spark, dataset_id, clustered, config, result, labeller)
+        viewpoints = _label_clusters(spark, dataset_id, clustered, choice.centroids, config, result, labeller)
 
     with stages.stage("sentiment"):
         scored = _keep(
@@ -210,7 +214,19 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
         publish.clean_staging(stages.conn, run_id=run_id)
 
 
-def _label_clusters(spark, dataset_id, clustered, config, result, labeller) -> DataFrame:
+def _previous_centroids(conn, dataset_id: int) -> dict[int, np.ndarray]:
+    """The dataset's published viewpoint centroids by cluster id (empty on a first run)."""
+    cur = conn.cursor()
+    cur.execute(
+        "SELECT cluster_id, centroid FROM ai_viewpoints WHERE dataset_id = %s AND centroid IS NOT NULL", (dataset_id,)
+    )
+    rows = cur.fetchall()
+    conn.commit()  # end the read snapshot
+    return {int(cluster_id): np.asarray(json.loads(centroid), dtype=np.float64) for cluster_id, centroid in rows}
+
+
+def _label_clusters(spark, dataset_id, clustered, centroids, config, result, labeller) -> DataFrame:
+    """One ai_viewpoints row per cluster, labelled largest cluster first; names are made distinct."""
     sizes = {
         r["cluster_id"]: (r["size"], r["noise"])
         for r in clustered.groupBy("cluster_id")
@@ -225,26 +241,31 @@ def _label_clusters(spark, dataset_id, clustered, config, result, labeller) -> D
         reps.setdefault(r["cluster_id"], []).append(r["text"])
     if labeller is None:
         labeller = make_labeller(config, LabelCache(lambda: _ds_connect(config)))
+    order = sorted(sizes, key=lambda c: (-sizes[c][0], c))
+    summaries = [ClusterSummary(c, int(sizes[c][0]), terms.get(c, []), reps.get(c, [])) for c in order]
+    labels = [labeller.label(summary) for summary in summaries]
+    if isinstance(labeller, FallbackLabeller) and labeller.failure is not None:
+        result.label_fallback = f"[{int(labeller.failure.code)}] {labeller.failure.detail}"
     rows = []
-    for cluster_id in sorted(sizes):
-        size, noise = sizes[cluster_id]
-        summary = ClusterSummary(cluster_id, int(size), terms.get(cluster_id, []), reps.get(cluster_id, []))
-        label = labeller.label(summary)
-        result.clusters.append(ClusterResult(cluster_id, label.name, int(size), int(noise), label.source))
+    for summary, label, name in zip(summaries, labels, distinct_names([x.name for x in labels]), strict=True):
+        noise = int(sizes[summary.cluster_id][1])
+        result.clusters.append(ClusterResult(summary.cluster_id, name, summary.size, noise, label.source))
+        centroid = centroids.get(summary.cluster_id)
         rows.append(
             (
                 dataset_id,
-                cluster_id,
-                label.name,
+                summary.cluster_id,
+                name,
                 label.description,
                 json.dumps(summary.keywords),
-                int(size),
+                summary.size,
                 label.source,
+                None if centroid is None else json.dumps([round(float(v), 6) for v in centroid]),
             )
         )
     schema = (
         "dataset_id long, cluster_id int, name string, description string, keywords string, "
-        "sentence_count int, label_source string"
+        "sentence_count int, label_source string, centroid string"
     )
     return spark.createDataFrame(rows, schema)
 

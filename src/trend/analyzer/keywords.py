@@ -1,4 +1,4 @@
-"""Per-cluster keywords (class-based TF-IDF) and representative sentences, as Spark transforms."""
+"""Per-cluster keywords (class-based TF-IDF over unigrams and bigrams) and representative sentences."""
 
 from __future__ import annotations
 
@@ -21,17 +21,54 @@ when where which while who whom why will with won't would wouldn't you you're yo
 )
 
 
-def class_tfidf(clustered: DataFrame, top_n: int = 8) -> DataFrame:
-    """(cluster_id, term, weight, rank) for non-noise sentences.
-
-    weight(t, c) = tf(t, c) / |c| · log(1 + A / f(t)), A = mean words per cluster,
-    f(t) = occurrences of t in all clusters (BERTopic's c-TF-IDF).
-    """
-    words = (
-        clustered.where(~F.col("is_noise"))
-        .select("cluster_id", F.explode(F.split(F.lower("text"), "[^a-z']+")).alias("term"))
-        .where((F.length("term") > 2) & ~F.col("term").isin(_STOPWORDS))
+# words that carry opinion or filler, not a topic: a label made of them says nothing about the aspect
+_GENERIC = sorted(
+    set(
+        """
+absolutely actually amazing anything awesome bad best better bit definitely either else enough ever every
+everything excellent fantastic fine good great highly lot lots love loved many may might must need nice
+nothing okay perfect pretty quite recommend say something thing things think truly want way well wonderful
+worst yet
+""".split()
     )
+)
+STOPWORDS = frozenset(_STOPWORDS) | frozenset(_GENERIC)
+
+
+def terms(text_column: str = "text"):
+    """Column: the sentence's unigrams and bigrams (lower case, stop words and words under 3 letters out).
+
+    A bigram joins two adjacent words that are both kept ("battery life", "customer service").
+    """
+    stop = F.array(*[F.lit(w) for w in sorted(STOPWORDS)])
+    tokens = F.split(F.lower(F.col(text_column)), r"[^\p{L}\p{N}']+")
+    kept = F.filter(tokens, lambda w: (F.length(w) > 2) & ~F.array_contains(stop, w))
+    pairs = F.when(
+        F.size(tokens) > 1,
+        F.transform(F.sequence(F.lit(0), F.size(tokens) - 2), lambda i: F.array(tokens[i], tokens[i + 1])),
+    ).otherwise(F.array().cast("array<array<string>>"))
+    bigrams = F.transform(
+        F.filter(
+            pairs,
+            lambda p: (
+                (F.length(p[0]) > 2)
+                & (F.length(p[1]) > 2)
+                & ~F.array_contains(stop, p[0])
+                & ~F.array_contains(stop, p[1])
+            ),
+        ),
+        lambda p: F.concat_ws(" ", p),
+    )
+    return F.concat(kept, bigrams)
+
+
+def class_tfidf(clustered: DataFrame, top_n: int = 8) -> DataFrame:
+    """(cluster_id, term, weight, rank) for non-noise sentences; terms are unigrams and bigrams.
+
+    weight(t, c) = tf(t, c) / |c| · log(1 + A / f(t)), A = mean terms per cluster,
+    f(t) = occurrences of t in all clusters (BERTopic's c-TF-IDF). Ties rank alphabetically.
+    """
+    words = clustered.where(~F.col("is_noise")).select("cluster_id", F.explode(terms()).alias("term"))
     tf = words.groupBy("cluster_id", "term").count()
     per_cluster = tf.groupBy("cluster_id").agg(F.sum("count").alias("cluster_words"))
     per_term = tf.groupBy("term").agg(F.sum("count").alias("term_total"))

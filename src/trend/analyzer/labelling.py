@@ -36,20 +36,59 @@ class ClusterSummary:
 class Label:
     name: str
     description: str
-    source: str  # openai | tfidf | cache
+    source: str  # openai | cache | tfidf | tfidf_fallback (the LLM failed during the run)
 
 
 class TfidfLabeller:
-    """Built-in: the cluster's top class-TF-IDF keywords name it."""
+    """Built-in: the cluster's top class-TF-IDF terms (unigrams and bigrams) name it.
+
+    Terms that share a word with a term already in the name are skipped ("battery life" then not
+    "battery"), and the lead term is one no earlier cluster led with, so label clusters largest first.
+    """
 
     source = "tfidf"
+    terms_per_name = 3
+
+    def __init__(self) -> None:
+        self.leads: set[str] = set()
+
+    def name(self, keywords: list[str]) -> str:
+        words = keywords or ["misc"]
+        lead = next((w for w in words if w not in self.leads), words[0])
+        self.leads.add(lead)
+        chosen = [lead]
+        for term in words:
+            if len(chosen) == self.terms_per_name:
+                break
+            if not _stems(term) & {w for c in chosen for w in _stems(c)}:
+                chosen.append(term)
+        return " / ".join(chosen)[:255]
 
     def label(self, cluster: ClusterSummary) -> Label:
         words = cluster.keywords or ["misc"]
-        name = " / ".join(words[:3])[:255]
         example = f' e.g. "{cluster.representatives[0]}"' if cluster.representatives else ""
         description = f"Sentences about {', '.join(words[:6])} ({cluster.size} sentences);{example}"
-        return Label(name, description, self.source)
+        return Label(self.name(cluster.keywords), description, self.source)
+
+
+def _stems(term: str) -> set[str]:
+    """A term's words without a plural 's' ("laptops" and "laptop" are one word here)."""
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in term.split()}
+
+
+def distinct_names(names: list[str]) -> list[str]:
+    """The same names, a repeated one (case-insensitive) suffixed " (2)", " (3)", … so no two are equal."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        candidate, n = name, 1
+        while candidate.lower() in seen:
+            n += 1
+            suffix = f" ({n})"
+            candidate = name[: 255 - len(suffix)] + suffix
+        seen.add(candidate.lower())
+        out.append(candidate)
+    return out
 
 
 SYSTEM_PROMPT = (
@@ -203,17 +242,49 @@ class OpenAILabeller:
                 raise AnalysisError(ErrorCode.LLM_REQUEST_FAILED, f"HTTP {exc.status_code}") from exc
 
 
+@dataclass
+class FallbackLabeller:
+    """The LLM first; when it fails (request, output or budget), offline labels for the rest of the run.
+
+    Never silent: the failure is logged once with its code, every cluster labelled offline records
+    ``label_source = 'tfidf_fallback'``, and ``failure`` keeps the reason for the run's result.
+    """
+
+    primary: OpenAILabeller
+    offline: TfidfLabeller = field(default_factory=TfidfLabeller)
+    failure: AnalysisError | None = None
+    source = "tfidf_fallback"
+
+    def label(self, cluster: ClusterSummary) -> Label:
+        if self.failure is None:
+            try:
+                return self.primary.label(cluster)
+            except AnalysisError as exc:
+                self.failure = exc
+                log.warning(
+                    "LLM labelling failed at cluster %d ([%d] %s): the remaining clusters get offline "
+                    "TF-IDF labels, recorded as label_source 'tfidf_fallback' (labeller=openai makes this an error)",
+                    cluster.cluster_id,
+                    int(exc.code),
+                    exc.detail,
+                )
+        offline = self.offline.label(cluster)
+        return Label(offline.name, offline.description, self.source)
+
+
 def make_labeller(config: AnalyzerConfig, cache: LabelCache | None):
     """The labeller ``config.labeller`` asks for; never a silent fallback.
 
-    openai: needs the key (else AnalysisError 2007 LLM_NOT_CONFIGURED); tfidf: no LLM;
-    auto: openai when the key is there, else TF-IDF with a warning in the log, and every
-    viewpoint records ``label_source = 'tfidf'`` (shown with the labels).
+    openai: needs the key (else AnalysisError 2007 LLM_NOT_CONFIGURED) and an LLM failure fails the run;
+    tfidf: no LLM; auto: openai when the key is there, falling back to TF-IDF when the LLM fails
+    (``FallbackLabeller``: logged, ``label_source = 'tfidf_fallback'``), else TF-IDF with a warning
+    in the log, and every viewpoint records ``label_source = 'tfidf'`` (shown with the labels).
     """
     if config.labeller == "tfidf":
         return TfidfLabeller()
     if config.llm_api_key:
-        return OpenAILabeller(config, cache)
+        labeller = OpenAILabeller(config, cache)
+        return labeller if config.labeller == "openai" else FallbackLabeller(labeller)
     if config.labeller == "openai":
         raise AnalysisError(
             ErrorCode.LLM_NOT_CONFIGURED,

@@ -37,7 +37,16 @@ STAGED = {
     # product_id: analyzer_v2.products.id here; publish turns it into ds_analyzer.products.id
     "product_details": ["dataset_id", "product_id", "specifications", "metadata"],
     "product_similarities": ["dataset_id", "product_id", "similar_product_id", "similarity_score", "rank_no", "method"],
-    "ai_viewpoints": ["dataset_id", "cluster_id", "name", "description", "keywords", "sentence_count", "label_source"],
+    "ai_viewpoints": [
+        "dataset_id",
+        "cluster_id",
+        "name",
+        "description",
+        "keywords",
+        "sentence_count",
+        "label_source",
+        "centroid",
+    ],
     "reviews": ["dataset_id", "review_id", "product_id", "rating", "sentiment_overall", "sentiment_score"],
     "review_sentences": [
         "dataset_id",

@@ -21,15 +21,13 @@ from trend.embeddings import DIMENSION, MODEL_NAME
 class AnalyzerConfig:
     # clustering
     k_min: int = 2
-    k_max: int = 12
-    k_sample_size: int = 3000
-    k_selection: str = "driver"  # driver (scikit-learn on the sample) | spark (Spark ML on the sample)
-    min_cluster_size: int = 5
+    k_max: int = 60  # k0 = round(sqrt(n / 2)) within [k_min, k_max], before merging
+    k_sample_size: int = 10000  # rows on the driver for the initial centroids (deterministic hash sample)
+    min_cluster_size: int = 5  # smaller clusters dissolve into their nearest neighbours
     kmeans_max_iter: int = 30
-    kmeans_restarts: int = 3  # k-means++ initialisations of the sample fit, lowest cost wins
-    kmeans_sample_size: int = 50_000  # the fit runs on a sample this large; the whole input below it
-    kmeans_refine_passes: int = 5  # then at most this many full Lloyd passes (trend.analyzer.kmeans)
-    kmeans_tolerance: float = 1e-4  # ... stopping once no centroid moves further than this
+    kmeans_restarts: int = 3  # initial centroids: best of n scikit-learn K-means runs on the sample
+    merge_threshold: float = 0.75  # centroids with cosine >= this merge (average linkage); 1 = no merging
+    match_threshold: float = 0.9  # a new centroid keeps the id of a previous one at cosine >= this
     noise_z: float = 3.5  # robust z-score of the distance to the centroid above which a sentence is noise
     seed: int = 42
     # similarity
@@ -86,8 +84,10 @@ class AnalyzerConfig:
     def validate(self) -> None:
         if not 1 <= self.k_min <= self.k_max:
             raise ConfigError("need 1 <= k_min <= k_max")
-        if self.k_selection not in ("driver", "spark"):
-            raise ConfigError("k_selection must be driver or spark")
+        if not 0 < self.merge_threshold <= 1 or not 0 < self.match_threshold <= 1:
+            raise ConfigError("merge_threshold and match_threshold must be within (0, 1]")
+        if self.k_sample_size < self.k_max:
+            raise ConfigError("k_sample_size must be at least k_max")
         if self.similarity_method not in ("auto", "exact", "lsh"):
             raise ConfigError("similarity_method must be auto, exact or lsh")
         if not 0 <= self.similarity_text_weight <= 1:

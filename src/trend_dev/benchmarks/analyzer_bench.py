@@ -79,13 +79,12 @@ def load(size: int):
     return market, sorted(set(stats.product_ids))
 
 
-def single_node(product_ids: list[int], config, k: int) -> dict[str, float]:
-    """The same analysis with numpy / scikit-learn in one process, with the job's k; seconds per stage."""
+def single_node(product_ids: list[int], config) -> dict[str, float]:
+    """The same analysis with numpy / scikit-learn in one process (same k0, sample and merge); seconds per stage."""
     from scipy import sparse
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
-    from sklearn.metrics import silhouette_score
 
     from trend.analyzer import clustering, lexicon, projection
     from trend.db import connect, fetch_all
@@ -127,26 +126,26 @@ def single_node(product_ids: list[int], config, k: int) -> dict[str, float]:
 
     t = time.perf_counter()
     rng = np.random.default_rng(config.seed)
-    sample = x[rng.random(len(x)) < min(1.0, config.k_sample_size / len(x))]
-    for candidate in clustering.candidate_ks(len(x), config):  # the job's k search, on a sample of the same size
-        labels = KMeans(candidate, n_init=1, max_iter=config.kmeans_max_iter, random_state=config.seed).fit_predict(
-            sample
-        )
-        silhouette_score(sample, labels, metric="sqeuclidean") if candidate > 1 else -1
-    model = KMeans(k, n_init=1, max_iter=config.kmeans_max_iter, random_state=config.seed).fit(x)
-    distance = np.linalg.norm(x - model.cluster_centers_[model.labels_], axis=1)
-    for c in range(k):
-        d = distance[model.labels_ == c]
-        median = np.median(d)
-        mad = np.median(np.abs(d - median))
+    sample = x[rng.permutation(len(x))[: config.k_sample_size]]
+    k0 = clustering.initial_k(len(x), config)
+    start = KMeans(k0, n_init=config.kmeans_restarts, max_iter=config.kmeans_max_iter, random_state=config.seed)
+    model = KMeans(k0, init=start.fit(sample).cluster_centers_, n_init=1, max_iter=config.kmeans_max_iter).fit(x)
+    centers = clustering.merge_centroids(model.cluster_centers_, np.bincount(model.labels_, minlength=k0), config)
+    labels = np.argmax(x @ centers.T - 0.5 * np.sum(centers**2, axis=1), axis=1)
+    best_k = len(centers)
+    distance = np.linalg.norm(x - centers[labels], axis=1)
+    for c in range(best_k):
+        d = distance[labels == c]
+        median = np.median(d) if len(d) else 0.0
+        mad = np.median(np.abs(d - median)) if len(d) else 0.0
         _ = d > median + config.noise_z * 1.4826 * max(mad, 1e-6)
     fit_on = x[rng.random(len(x)) < min(1.0, projection.FIT_SAMPLE / len(x))]
     PCA(2).fit(fit_on).transform(x)
     times["clustering"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    counts = {c: Counter() for c in range(k)}
-    for text, c in zip(texts, model.labels_):
+    counts = {c: Counter() for c in range(best_k)}
+    for text, c in zip(texts, labels):
         counts[c].update(w for w in text.lower().split() if len(w) > 2)
     times["labelling"] = time.perf_counter() - t
 
@@ -187,7 +186,7 @@ def bench_one(size: int) -> None:
     quality = _quality(size, market, dataset_id)
     del market  # the single-node run gets the memory
     with common.PeakMemory() as local_memory:
-        local = single_node(product_ids, config, result.k or 1)
+        local = single_node(product_ids, config)
     analysis = ("extract", "similarity", "clustering", "labelling", "sentiment")
     spark_analysis = sum(result.timings[s] for s in analysis)
     local_total = sum(local.values())
@@ -198,7 +197,7 @@ def bench_one(size: int) -> None:
     )
     print(f"[{size}] spark memory: {spark_memory.line()}")
     print(
-        f"[{size}] single-node scikit-learn, same analysis and k: {local_total:.1f} s; stages (s): {local}; "
+        f"[{size}] single-node scikit-learn, same analysis (k0, merge): {local_total:.1f} s; stages (s): {local}; "
         f"peak {local_memory.peaks['python_driver']:.2f} GiB"
     )
     print(

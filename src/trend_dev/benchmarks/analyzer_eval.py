@@ -15,7 +15,7 @@ from trend_dev.benchmarks import analyzer_common as common
 def main(
     seed: int = 7, products_per_category: int = 6, reviews_per_product: int = 30, overrides: dict | None = None
 ) -> dict:
-    """``overrides``: AnalyzerConfig fields, e.g. from the command line ``k_selection=spark``."""
+    """``overrides``: AnalyzerConfig fields, e.g. from the command line ``merge_threshold=0.8``."""
     common.use_private_databases("eval_analyzer_")
     from trend.analyzer.job import run
     from trend.analyzer.report import print_clusters
@@ -52,7 +52,7 @@ def main(
         conn.close()
     if overrides:
         print(f"config overrides: {overrides}")
-    print(f"k chosen by silhouette: {result.k} (candidates {sorted(result.silhouettes)})")
+    print(f"k: {result.k} viewpoints ({result.k0} K-means clusters before merging)")
     print(f"job stages (s): {result.timings}")
     print(f"sentences {found['sentences']}, noise share {found['noise_share']:.3f}")
     print(f"cluster purity {found['purity']:.3f} (without noise {found['purity_without_noise']:.3f})")
