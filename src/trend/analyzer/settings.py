@@ -37,8 +37,8 @@ class AnalyzerConfig:
     similarity_method: str = "auto"  # auto | exact | lsh
     similarity_exact_max_products: int = 5000
     similarity_text_weight: float = 0.2
-    lsh_hash_tables: int = 12  # sign-random-projection tables (a pair is a candidate if it shares any)
-    lsh_bits_per_table: int = 0  # bits of each table's signature; 0: round(log2(products)) - 4, in [4, 24]
+    lsh_hash_tables: int = 32  # sign-random-projection tables (a pair is a candidate if it shares any)
+    lsh_bits_per_table: int = 0  # bits of each table's signature; 0: round(log2(products)) - 5, in [4, 24]
     # sentiment
     sentiment_model_path: str | None = None
     sentiment_threshold: float = 0.05

@@ -96,10 +96,10 @@ def exact_top_k(vectors: DataFrame, k: int) -> DataFrame:
 
 
 def lsh_bits(product_count: int, config: AnalyzerConfig) -> int:
-    """Bits per table: ``lsh_bits_per_table``, or from the product count (≈ n/16 buckets per table)."""
+    """Bits per table: ``lsh_bits_per_table``, or from the product count (≈ n/32 buckets per table)."""
     if config.lsh_bits_per_table:
         return config.lsh_bits_per_table
-    return int(min(24, max(4, round(np.log2(max(product_count, 2))) - 4)))
+    return int(min(24, max(4, round(np.log2(max(product_count, 2))) - 5)))
 
 
 def lsh_buckets(vectors: DataFrame, config: AnalyzerConfig, product_count: int) -> DataFrame:
