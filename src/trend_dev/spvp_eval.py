@@ -1,7 +1,13 @@
 """``make eval-spvp``: micro/macro F1, per-viewpoint precision/recall and sentences/s.
 
     python -m trend_dev.spvp_eval --xml test.xml [--train train.xml] [-n 12] [--config cfg.json]
+                                  [--embedding-cache /work/data/cache/minilm.pkl] [--no-baselines]
     python -m trend_dev.spvp_eval                # the synthetic marketplace against its truth
+
+With --train, the configured mapper is printed side by side with two baselines on the same
+embeddings and examples: "prototype" (the kNN/prototype mapper before the supervised one) and
+"plain LR" (a logistic regression per viewpoint on the embedding only, unweighted, threshold by
+cross-validation on the train examples, no text features, no top-1 guarantee).
 
 Sentences are embedded with the same MiniLM model the crawler stores; the timed
 part is the mapping (offline classifier + router + LLM if configured), which is
@@ -11,9 +17,12 @@ what the Spark job does per batch.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import pickle
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -58,6 +67,8 @@ class EvalResult:
     llm_share: float
     uncertain_share: float
     thresholds: np.ndarray
+    fit_seconds: float = 0.0
+    mapper: str = ""
 
 
 def evaluate(
@@ -68,12 +79,16 @@ def evaluate(
     config: SpvpConfig,
     encode=embeddings.encode,
 ) -> EvalResult:
+    from trend.spvp.runner import describe
+
+    started = time.perf_counter()
     model = offline.fit(category, encode, config.offline)
+    fit_seconds = time.perf_counter() - started
     router = Router(category.ordinals, build_llm(config, category), config.route, config.on_invalid_output)
     started = time.perf_counter()
     predicted = np.zeros(truth.shape, dtype=bool)
     for i in range(0, len(texts), config.batch_size):
-        scores = model.scores(vectors[i : i + config.batch_size])
+        scores = model.scores(vectors[i : i + config.batch_size], texts=texts[i : i + config.batch_size])
         labels, uncertain = model.decide(scores)
         predicted[i : i + config.batch_size], _ = router.resolve(texts[i : i + config.batch_size], labels, uncertain)
     seconds = time.perf_counter() - started
@@ -84,7 +99,42 @@ def evaluate(
         router.stats.llm_share,
         router.stats.uncertain / max(1, len(texts)),
         model.thresholds,
+        fit_seconds,
+        describe(model),
     )
+
+
+BASELINES = {
+    "prototype (before)": {"classifier": "prototype"},
+    "plain LR (embedding)": {"tfidf_weight": 0.0, "class_weight": None, "C": 1.0, "top1": False},
+}
+
+
+def baselines(category, texts, vectors, truth, config: SpvpConfig, encode) -> list[tuple[str, EvalResult]]:
+    """The baseline mappers, offline only, on the same inputs."""
+    out = []
+    for name, overrides in BASELINES.items():
+        cfg = dataclasses.replace(config, backend="offline", offline=dataclasses.replace(config.offline, **overrides))
+        out.append((name, evaluate(category, texts, vectors, truth, cfg, encode)))
+    return out
+
+
+def cached_encoder(path: str | None):
+    """embeddings.encode with an on-disk cache (a pickled dict text → vector), for repeated evals."""
+    if not path:
+        return embeddings.encode
+    file = Path(path)
+    cache: dict[str, np.ndarray] = pickle.loads(file.read_bytes()) if file.is_file() else {}
+
+    def encode(texts):
+        missing = sorted({t for t in texts if t not in cache})
+        if missing:
+            cache.update(zip(missing, embeddings.encode(missing)))
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_bytes(pickle.dumps(cache))
+        return np.array([cache[t] for t in texts], dtype=np.float32).reshape(len(texts), embeddings.DIMENSION)
+
+    return encode
 
 
 def semeval_inputs(xml: str, train: str | None, top_n: int):
@@ -106,8 +156,21 @@ def synthetic_inputs(seed: int, products_per_category: int, reviews_per_product:
     return category, [s.text for s in sentences], truth
 
 
+def side_by_side(rows: list[tuple[str, EvalResult]], out=sys.stdout) -> None:
+    print(f"{'mapper':<24} {'micro-F1':>8} {'P':>6} {'R':>6} {'macro-F1':>8} {'uncertain':>9} {'fit s':>6}", file=out)
+    for name, r in rows:
+        s = r.scores
+        print(
+            f"{name:<24} {s.micro_f1:8.4f} {s.micro_precision:6.3f} {s.micro_recall:6.3f} {s.macro_f1:8.4f} "
+            f"{r.uncertain_share:9.1%} {r.fit_seconds:6.1f}",
+            file=out,
+        )
+
+
 def report(result: EvalResult, embed_seconds: float, out=sys.stdout) -> None:
     s = result.scores
+    if result.mapper:
+        print(f"mapper: {result.mapper}", file=out)
     print(f"micro-F1 {s.micro_f1:.4f}", file=out)
     print(f"micro-precision {s.micro_precision:.4f}  micro-recall {s.micro_recall:.4f}", file=out)
     print(f"macro-F1 {s.macro_f1:.4f}", file=out)
@@ -130,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", help="SemEval XML whose labelled sentences become few-shot examples")
     parser.add_argument("-n", "--top-n", type=int, default=12, help="viewpoints: the N most frequent categories")
     parser.add_argument("--config", default="", help="SpvpConfig JSON (file or inline); default offline")
+    parser.add_argument("--embedding-cache", default="", help="pickle file caching MiniLM vectors (outside the repo)")
+    parser.add_argument("--no-baselines", action="store_true", help="skip the baseline mappers")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--products-per-category", type=int, default=8)
     parser.add_argument("--reviews-per-product", type=int, default=20)
@@ -148,11 +213,17 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"eval-spvp: {source}; {len(texts)} sentences, {len(category.viewpoints)} viewpoints, backend {config.backend}"
     )
+    encode = cached_encoder(args.embedding_cache)
     embeddings.encode(["warm-up"])  # model load is not embedding throughput
     started = time.perf_counter()
-    vectors = embeddings.encode(texts)
+    vectors = encode(texts)
     embed_seconds = time.perf_counter() - started
-    report(evaluate(category, texts, vectors, truth, config), embed_seconds)
+    result = evaluate(category, texts, vectors, truth, config, encode)
+    report(result, embed_seconds)
+    if args.train and not args.no_baselines:
+        rows = [*baselines(category, texts, vectors, truth, config, encode), ("this mapper", result)]
+        print("side by side (same embeddings, same examples; uncertain = share the router would send to an LLM):")
+        side_by_side(rows)
     return 0
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+import numpy as np
 import pytest
 
-from tests.analyzer.conftest import create_dataset, dataset_row, result_rows
+from tests.analyzer.conftest import cached_encode, create_dataset, dataset_row, result_rows, small_market
 from tests.analyzer.test_labelling_openai import FakeOpenAI, _completion
 from trend.analyzer.job import run
 from trend.analyzer.labelling import TfidfLabeller
 from trend.analyzer.publish import STAGED
 from trend.analyzer.settings import AnalyzerConfig
+from trend.crawl.local_source import MarketplaceDump, crawl_all_reviews
 from trend.datasets import sync_dataset_histories
-from trend.db import fetch_all
+from trend.db import connect, fetch_all
 from trend.status import FAILED_PROGRESS, DatasetStatus, ErrorCode, HistoryStatus, SpvpStatus
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -25,6 +28,7 @@ class ProgressWatchingLabeller(TfidfLabeller):
     """The built-in labeller, noting the dataset's status while labelling runs."""
 
     def __init__(self, conn, dataset_id):
+        super().__init__()
         self.conn, self.dataset_id, self.seen = conn, dataset_id, []
 
     def label(self, cluster):
@@ -132,6 +136,57 @@ def test_analysis_writes_every_result_table(db, market_ids, spark):
     assert result_rows(ds, dataset_id) == rows
 
 
+def _more_reviews(tmp_path, copies: int) -> None:
+    """Crawls ``copies`` more reviews per product: earlier reviews' texts under new review ids."""
+    market = small_market()
+    by_product: dict[str, list] = {}
+    for review in market.reviews:
+        by_product.setdefault(review.mall_product_id, []).append(review)
+    market.reviews = [
+        dataclasses.replace(review, mall_review_id=f"{review.mall_review_id}-again")
+        for reviews in by_product.values()
+        for review in reviews[:copies]
+    ]
+    crawl_all_reviews(
+        MarketplaceDump.load(market.write_dump(tmp_path / "more")), lambda: connect("analyzer_v2"), encode=cached_encode
+    )
+
+
+def _viewpoints(ds, dataset_id: int) -> dict[int, list[float]]:
+    ds.commit()  # a fresh snapshot
+    rows = fetch_all(ds, "SELECT cluster_id, centroid FROM ai_viewpoints WHERE dataset_id = %s", (dataset_id,))
+    return {r["cluster_id"]: json.loads(r["centroid"]) for r in rows}
+
+
+def test_a_rerun_after_new_reviews_keeps_the_ids_of_matching_clusters(db, market_ids, spark, tmp_path):
+    ds = db["ds_analyzer"]
+    config = FAST.replace(k_max=12, labeller="tfidf")
+    dataset_id = create_dataset(ds, {"product_ids": market_ids})
+    first = run(spark, dataset_id, config)
+    before = _viewpoints(ds, dataset_id)
+    assert first.ok and first.kept_cluster_ids == [] and sorted(before) == list(range(first.k))
+    assert all(abs(np.linalg.norm(c) - 1) < 1e-4 for c in before.values())
+    old = {
+        r["sentence_id"]: r["cluster_id"] for r in fetch_all(ds, "SELECT sentence_id, cluster_id FROM review_sentences")
+    }
+
+    _more_reviews(tmp_path, copies=1)
+    second = run(spark, dataset_id, config.replace(force=True))
+    after = _viewpoints(ds, dataset_id)
+    assert second.ok and second.sentences > first.sentences
+    kept = set(second.kept_cluster_ids)
+    assert len(kept) >= first.k - 1 and kept <= set(before) & set(after)
+    for cluster_id in kept:  # a kept id names the same place in embedding space
+        assert float(np.dot(before[cluster_id], after[cluster_id])) >= config.match_threshold
+    assert all(c > max(before) for c in set(after) - kept)  # new clusters never reuse an old id
+    ds.commit()
+    new = {
+        r["sentence_id"]: r["cluster_id"] for r in fetch_all(ds, "SELECT sentence_id, cluster_id FROM review_sentences")
+    }
+    same = sum(new[s] == c for s, c in old.items() if c in kept)
+    assert same >= 0.75 * sum(1 for c in old.values() if c in kept)  # most old sentences stay put (80% here)
+
+
 def test_failure_mid_publish_keeps_the_previous_results(db, market_ids, spark):
     ds = db["ds_analyzer"]
     dataset_id = create_dataset(ds, {"product_ids": market_ids})
@@ -188,14 +243,17 @@ def test_llm_labels_are_paid_once_and_budget_failures_are_recorded(db, market_id
         paid = len(server.requests)
         rerun = run(spark, dataset_id, config.replace(force=True))
         starved = create_dataset(ds, {"product_ids": market_ids})
-        run(spark, starved, config.replace(llm_token_budget=100, llm_model="other-model"))
+        run(spark, starved, config.replace(labeller="openai", llm_token_budget=100, llm_model="other-model"))
+        fallback = create_dataset(ds, {"product_ids": market_ids})
+        degraded = run(spark, fallback, config.replace(llm_token_budget=100, llm_model="other-model"))
 
     assert first.ok and paid == first.k
     assert {c.source for c in first.clusters} == {"openai"}
     assert rerun.ok and len(server.requests) == paid  # the rerun found every label in the cache
     assert {c.source for c in rerun.clusters} == {"cache"}
-    names = fetch_all(ds, "SELECT DISTINCT name, label_source FROM ai_viewpoints WHERE dataset_id = %s", (dataset_id,))
-    assert names == [{"name": "Aspect", "label_source": "cache"}]
+    names = fetch_all(ds, "SELECT name, label_source FROM ai_viewpoints WHERE dataset_id = %s", (dataset_id,))
+    assert {n["label_source"] for n in names} == {"cache"}
+    assert sorted(n["name"] for n in names) == ["Aspect"] + [f"Aspect ({i})" for i in range(2, len(names) + 1)]
     row = dataset_row(ds, starved)
     assert (row["status"], row["error_code"], row["progress"]) == (
         DatasetStatus.FAILED,
@@ -203,6 +261,10 @@ def test_llm_labels_are_paid_once_and_budget_failures_are_recorded(db, market_id
         FAILED_PROGRESS,
     )
     assert all(rows == [] for rows in result_rows(ds, starved).values())
+    # labeller auto: the same budget failure falls back to offline labels, recorded per viewpoint
+    assert degraded.ok and degraded.label_fallback.startswith(f"[{int(ErrorCode.LLM_BUDGET_EXHAUSTED)}]")
+    sources = fetch_all(ds, "SELECT DISTINCT label_source FROM ai_viewpoints WHERE dataset_id = %s", (fallback,))
+    assert sources == [{"label_source": "tfidf_fallback"}]
 
 
 def _break_one_embedding(av, value):

@@ -9,7 +9,14 @@ import pytest
 
 from tests.local_http import LocalJsonServer
 from trend.analyzer.errors import AnalysisError
-from trend.analyzer.labelling import ClusterSummary, LabelCache, OpenAILabeller, TfidfLabeller, make_labeller
+from trend.analyzer.labelling import (
+    ClusterSummary,
+    FallbackLabeller,
+    LabelCache,
+    OpenAILabeller,
+    TfidfLabeller,
+    make_labeller,
+)
 from trend.analyzer.settings import AnalyzerConfig
 from trend.db import connect
 from trend.status import ErrorCode
@@ -146,3 +153,27 @@ def test_an_invalid_key_fails_the_labelling_loudly(api_key):
     with FakeOpenAI([(401, {"error": {"message": "Incorrect API key provided"}})]) as server:
         with pytest.raises(AnalysisError, match=r"2002 LLM_REQUEST_FAILED.*HTTP 401"):
             OpenAILabeller(_config(server), None).label(CLUSTER)
+
+
+def test_auto_falls_back_to_offline_labels_when_the_llm_fails_and_records_it(caplog):
+    busy = (503, {"error": {"message": "busy"}})
+    other = ClusterSummary(4, 9, ["screen", "bright", "display"], ["The screen is bright."])
+    third = ClusterSummary(5, 7, ["shipping", "delivery"], ["Shipping was fast."])
+    with FakeOpenAI([(200, _completion(GOOD)), busy, busy, busy]) as server:
+        labeller = make_labeller(_config(server, llm_max_retries=2), None)
+        assert isinstance(labeller, FallbackLabeller)
+        with caplog.at_level(logging.WARNING):
+            labels = [labeller.label(c) for c in (CLUSTER, other, third)]
+    assert [(x.name, x.source) for x in labels] == [
+        ("Battery life", "openai"),
+        ("screen / bright / display", "tfidf_fallback"),
+        ("shipping / delivery", "tfidf_fallback"),
+    ]
+    assert len(server.requests) == 4  # 1 success + 3 failed attempts; the third cluster never asked the LLM
+    assert labeller.failure is not None and labeller.failure.code is ErrorCode.LLM_REQUEST_FAILED
+    assert "LLM labelling failed at cluster 4 ([2002]" in caplog.text and "tfidf_fallback" in caplog.text
+
+
+def test_labeller_openai_never_falls_back():
+    with FakeOpenAI([]) as server:
+        assert isinstance(make_labeller(_config(server, labeller="openai"), None), OpenAILabeller)

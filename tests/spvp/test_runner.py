@@ -6,10 +6,13 @@ import pytest
 
 from tests.spvp import seed
 from tests.spvp.fake_llm import KEYWORDS, FakeLLM
-from trend.db import fetch_all
+from trend.crawl.local_source import MarketplaceDump, crawl_all_reviews
+from trend.db import connect, fetch_all
 from trend.spvp.runner import InjectedFailure, run
 from trend.spvp.settings import SpvpConfig
 from trend.spvp.viewpoints import parse_category, read_file, save_category
+from trend.status import Mall
+from trend_dev import synthetic
 
 pytestmark = pytest.mark.spark
 
@@ -237,3 +240,67 @@ def test_llm_backend_without_key_fails_the_dataset_with_the_reason(db, spark, wo
         run(spark, dataset, config)
     history = seed.history(db, dataset)
     assert history["spvp_status"] == 9 and history["spvp_error"].startswith("E2007 LLM_NOT_CONFIGURED")
+
+
+def test_llm_decisions_become_examples_and_the_llm_share_falls_run_over_run(db, spark, tmp_path, monkeypatch):
+    """Run 1 (zero-shot) sends its uncertain sentences to the (fake, keyword) LLM and stores its
+    decisions; run 2, on new sentences of the same kind, fits on them and sends a smaller share."""
+    monkeypatch.setenv("QWEN_API_KEY", "qw-test")
+    seed.load_market(tmp_path, seed=5, products_per_category=2, reviews_per_product=16)
+    doc = {
+        "category": "learner",
+        "viewpoints": [
+            {"ordinal": 1, "name": "Battery", "description": "battery life and charging"},
+            {"ordinal": 2, "name": "Price", "description": "price and value for money"},
+            {"ordinal": 3, "name": "Shipping", "description": "shipping and delivery of the parcel"},
+        ],
+    }
+    category = save_category(db["ds_analyzer"], parse_category(doc))
+    first_products = seed.product_ids(db)
+    a = seed.make_dataset(db, category, first_products)
+    with FakeLLM() as fake:
+        config = SpvpConfig.from_dict(
+            {
+                "backend": "openai",
+                "batch_size": 100,
+                "offline": {"min_examples": 3},  # a small test market: few LLM decisions per viewpoint
+                "openai": {"base_url": fake.base_url, "model": "qwen-test", "sentences_per_request": 10},
+            }
+        )
+        run1 = run(spark, a, config)
+        s1 = run1.routing.llm_share
+        stored = fetch_all(
+            db["ds_analyzer"],
+            "SELECT sentence_hash, viewpoint_ordinal_number AS o, source, sentence_id FROM spvp_examples "
+            "WHERE viewpoint_category_id = %s",
+            (category,),
+        )
+        assert s1 > 0 and run1.learned == len(stored) > 0 and {r["source"] for r in stored} == {"llm"}
+        assert len({r["sentence_id"] for r in stored}) <= run1.routing.sent_to_llm
+        assert "0 supervised + 3 prototype" in run1.mapper
+
+        # Re-running the same dataset from scratch stores no decision twice.
+        from trend.spvp.progress import reset_progress
+
+        reset_progress(db["ds_analyzer"], category, 0)
+        run(spark, a, config, rerun=True)
+        again = fetch_all(
+            db["ds_analyzer"],
+            "SELECT sentence_hash, viewpoint_ordinal_number AS o, COUNT(*) AS n FROM spvp_examples "
+            "WHERE viewpoint_category_id = %s GROUP BY sentence_hash, viewpoint_ordinal_number",
+            (category,),
+        )
+        assert all(r["n"] == 1 for r in again)
+        assert {(r["sentence_hash"], r["o"]) for r in stored} <= {(r["sentence_hash"], r["o"]) for r in again}
+
+        # New, similar reviews: a second dataset of the category, its mapper fitted on the examples.
+        market = synthetic.generate(seed=6, products_per_category=2, reviews_per_product=8, mall_id=Mall.RAKUTEN)
+        crawl_all_reviews(MarketplaceDump.load(market.write_dump(tmp_path / "more")), lambda: connect("analyzer_v2"))
+        db["analyzer_v2"].commit()  # end the connection's snapshot: see the new products
+        b = seed.make_dataset(db, category, [p for p in seed.product_ids(db) if p not in first_products])
+        run2 = run(spark, b, config)
+    s2 = run2.routing.llm_share
+    assert run2.sentences > 0 and "supervised" in run2.mapper and "llm" in run2.mapper
+    assert not run2.mapper.startswith("0 supervised")
+    assert s2 < s1, (s1, s2, run1.mapper, run2.mapper)
+    print(f"LLM share run 1 {s1:.1%} -> run 2 {s2:.1%}; mapper run 2: {run2.mapper}")

@@ -32,6 +32,10 @@ class RoutingStats:
     def llm_share(self) -> float:
         return self.sent_to_llm / self.sentences if self.sentences else 0.0
 
+    @property
+    def uncertain_share(self) -> float:
+        return self.uncertain / self.sentences if self.sentences else 0.0
+
 
 class Router:
     def __init__(

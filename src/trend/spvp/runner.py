@@ -37,7 +37,7 @@ from itertools import islice
 import numpy as np
 
 from trend import embeddings
-from trend.spvp import offline, progress
+from trend.spvp import examples, offline, progress
 from trend.spvp.progress import Databases, Mapping, SpvpFailure
 from trend.spvp.prompting import TokenUsage
 from trend.spvp.router import Router, RoutingStats, build_llm
@@ -67,6 +67,8 @@ class RunReport:
     stream_seconds: float = 0.0  # Spark read + scoring + routing + commits (no model loading)
     routing: RoutingStats = field(default_factory=RoutingStats)
     usage: TokenUsage | None = None
+    mapper: str = ""  # the offline mapper: supervised / prototype columns and its example counts
+    learned: int = 0  # LLM-decided sentences stored as examples this run (new rows)
 
     def summary(self) -> str:
         rate = self.sentences / self.stream_seconds if self.stream_seconds else 0.0
@@ -74,8 +76,12 @@ class RunReport:
             f"dataset {self.dataset_id}: {self.status}; sentences ({self.low}, {self.high_water}] "
             f"{self.sentences} in {self.batches} batches, {self.mappings} mappings, "
             f"{self.seconds:.1f} s in all, {rate:.0f} sentences/s while streaming, "
-            f"LLM share {self.routing.llm_share:.1%}"
+            f"uncertain share {self.routing.uncertain_share:.1%}, LLM share {self.routing.llm_share:.1%}"
         )
+        if self.mapper:
+            text += f"; mapper {self.mapper}"
+        if self.learned:
+            text += f"; {self.learned} LLM decisions stored as examples"
         if self.usage:
             text += f", tokens {self.usage.prompt_tokens}+{self.usage.completion_tokens}"
         return text
@@ -129,19 +135,22 @@ def run(
 class _Mapper:
     """The offline model, the LLM router and the Spark reader for one run (built only when needed)."""
 
-    def __init__(self, spark, dbs: Databases, category, config: SpvpConfig, encode, report: RunReport):
+    def __init__(self, spark, dbs: Databases, category, config: SpvpConfig, encode, report: RunReport, ds):
         self.spark, self.dbs, self.category, self.config = spark, dbs, category, config
-        self.model = offline.fit(category, encode, config.offline)
+        stored = examples.load(ds, category.stored_id, dbs.name("analyzer_v2"))
+        self.model = offline.fit(category, encode, config.offline, extra=stored)
+        report.mapper = describe(self.model)
+        log.info("category %s: offline mapper %s", category.stored_id, report.mapper)
         llm = build_llm(config, category)
         self.router = Router(category.ordinals, llm, config.route, config.on_invalid_output)
         report.routing, report.usage = self.router.stats, getattr(llm, "usage", None)
 
-    def batches(self, sentences_sql: str, low: int, high: int) -> Iterator[tuple[list, list[Mapping]]]:
+    def batches(self, sentences_sql: str, low: int, high: int) -> Iterator[tuple[list, list[Mapping], set[int]]]:
         from trend.spvp.spark_source import scored_in_order
 
         rows = scored_in_order(self.spark, self.dbs, self.model, sentences_sql, low, high, self.config.jdbc_partitions)
         for batch in _batches(rows, self.config.batch_size):
-            yield batch, _resolve(self.router, self.category.ordinals, batch)
+            yield batch, *_resolve(self.router, self.category.ordinals, batch)
 
 
 def _map(spark, dataset_id: int, config: SpvpConfig, dbs: Databases, encode) -> RunReport:
@@ -167,7 +176,7 @@ def _map(spark, dataset_id: int, config: SpvpConfig, dbs: Databases, encode) -> 
         if backfill_sql or report.low < report.high_water:
             for sql in filter(None, (backfill_sql, stream_sql)):
                 progress.check_embeddings(ds, dbs.name("analyzer_v2"), sql, embeddings.DIMENSION)
-            mapper = _Mapper(spark, dbs, category, config, encode, report)
+            mapper = _Mapper(spark, dbs, category, config, encode, report, ds)
         if backfill_sql and mapper:
             report.backfilled = _backfill(mapper, ds, category_id, last_ids, backfill_sql)
         progress.mark_joined(ds, dataset_id, category_id)
@@ -183,9 +192,10 @@ def _map(spark, dataset_id: int, config: SpvpConfig, dbs: Databases, encode) -> 
 def _backfill(mapper: _Mapper, ds, category_id: int, last_ids: dict[int, int], sentences_sql: str) -> int:
     """A joining dataset's own sentences at or below the watermark that no joined dataset holds."""
     done = 0
-    for batch, mappings in mapper.batches(sentences_sql, 0, max(last_ids.values())):
+    for batch, mappings, by_llm in mapper.batches(sentences_sql, 0, max(last_ids.values())):
         ds.ping(True)
         progress.commit_backfill(ds, category_id, last_ids, mappings)
+        _learn(mapper, ds, batch, mappings, by_llm)
         done += len(batch)
     log.info("category %s: backfilled %d sentences of a joining dataset", category_id, done)
     return done
@@ -194,9 +204,10 @@ def _backfill(mapper: _Mapper, ds, category_id: int, last_ids: dict[int, int], s
 def _stream(mapper: _Mapper, ds, category_id: int, last_ids, sentences_sql: str, report: RunReport, config):
     """The joined datasets' sentences in (low, high], in id order, one committed batch at a time."""
     stream_started = time.perf_counter()
-    for batch, mappings in mapper.batches(sentences_sql, report.low, report.high_water):
+    for batch, mappings, by_llm in mapper.batches(sentences_sql, report.low, report.high_water):
         ds.ping(True)
         last_ids = progress.commit_batch(ds, category_id, last_ids, batch[-1]["sentence_id"], mappings)
+        report.learned += _learn(mapper, ds, batch, mappings, by_llm)
         report.batches += 1
         report.sentences += len(batch)
         report.mappings += len(mappings)
@@ -208,7 +219,35 @@ def _stream(mapper: _Mapper, ds, category_id: int, last_ids, sentences_sql: str,
     return last_ids
 
 
-def _resolve(router: Router, ordinals: Sequence[int], batch: list) -> list[Mapping]:
+def describe(model: offline.OfflineModel) -> str:
+    """E.g. "10 supervised + 2 prototype viewpoints, examples file 2493 / llm 40, top-1 floor 0.35"."""
+    supervised = int(model.supervised.sum())
+    text = f"{supervised} supervised + {len(model.ordinals) - supervised} prototype viewpoints"
+    if model.head is not None:
+        text += ", examples " + " / ".join(f"{k} {v}" for k, v in sorted(model.head.examples.items()))
+        text += f", top-1 floor {model.head.floor}" if model.head.floor is not None else ", no top-1 floor"
+    return text
+
+
+def _learn(mapper: _Mapper, ds, batch: list, mappings: Sequence[Mapping], decided_by_llm: set[int]) -> int:
+    """Store the batch's LLM-decided sentences (and what was decided, maybe nothing) as examples."""
+    if not decided_by_llm or not mapper.config.learn_from_llm:
+        return 0
+    ordinals: dict[int, set[int]] = {}
+    for m in mappings:
+        if m.sentence_id in decided_by_llm:
+            ordinals.setdefault(m.sentence_id, set()).add(m.ordinal)
+    decided = [
+        examples.Decided(row["text"], frozenset(ordinals.get(int(row["sentence_id"]), ())), int(row["sentence_id"]))
+        for row in batch
+        if int(row["sentence_id"]) in decided_by_llm
+    ]
+    ids = {v.ordinal: v.id for v in mapper.category.viewpoints if v.id is not None}
+    return examples.store(ds, mapper.category.stored_id, decided, "llm", ids)
+
+
+def _resolve(router: Router, ordinals: Sequence[int], batch: list) -> tuple[list[Mapping], set[int]]:
+    """The batch's mappings and the ids of the sentences the LLM decided."""
     texts = [row["text"] for row in batch]
     scores = np.array([row["scores"] for row in batch], dtype=np.float32)
     labels = np.array([row["labels"] for row in batch], dtype=bool)
@@ -226,4 +265,5 @@ def _resolve(router: Router, ordinals: Sequence[int], batch: list) -> list[Mappi
                     backends[i],
                 )
             )
-    return out
+    llm_name = router.llm.name if router.llm is not None else None
+    return out, {int(row["sentence_id"]) for row, b in zip(batch, backends) if llm_name and b == llm_name}

@@ -91,10 +91,15 @@ def build_category(
     labelled: list[LabelledSentence],
     top_n: int = 12,
     train: list[LabelledSentence] | None = None,
-    max_examples: int = 200,
+    max_examples: int = 10000,
     name: str = "semeval",
+    negatives: bool = True,
 ) -> ViewpointCategory:
-    """One viewpoint per frequent category (frequency from ``train`` if given, else ``labelled``)."""
+    """One viewpoint per frequent category (frequency from ``train`` if given, else ``labelled``).
+
+    With ``train`` and ``negatives``, its sentences that carry none of the N categories become the
+    category's ``negative_examples`` (the offline mapper learns what maps to nothing).
+    """
     counts = Counter(c for s in (train or labelled) for c in s.categories)
     viewpoints = []
     for ordinal, (label, _) in enumerate(counts.most_common(top_n), 1):
@@ -112,4 +117,8 @@ def build_category(
         )
     if not viewpoints:
         raise SemEvalFormatError("no labelled opinions to build viewpoints from")
-    return ViewpointCategory(name=name, description="SemEval ABSA categories", viewpoints=tuple(viewpoints))
+    chosen = {v.name for v in viewpoints}
+    negative = tuple(s.text for s in (train or []) if negatives and not s.categories & chosen)
+    return ViewpointCategory(
+        name=name, description="SemEval ABSA categories", viewpoints=tuple(viewpoints), negative_examples=negative
+    )

@@ -43,6 +43,9 @@ class SpvpConfig:
     offline: OfflineSettings = field(default_factory=OfflineSettings)
     openai: OpenAISettings = field(default_factory=OpenAISettings)
     transformers: TransformersSettings = field(default_factory=TransformersSettings)
+    # LLM-decided sentences become stored examples (spvp_examples, source 'llm') of the category's
+    # offline mapper, learnt from on its next fit.
+    learn_from_llm: bool = True
     fail_after_batches: int | None = None  # crash injection for tests: raise after N commits
 
     def __post_init__(self):
@@ -64,7 +67,12 @@ class SpvpConfig:
             raise ConfigError(f"spvp config: unknown keys {sorted(unknown)}")
         nested = {"offline": OfflineSettings, "openai": OpenAISettings, "transformers": TransformersSettings}
         for key, klass in nested.items():
-            data[key] = _build(klass, data.get(key), key)
+            try:
+                data[key] = _build(klass, data.get(key), key)
+            except (TypeError, ValueError) as exc:
+                if isinstance(exc, ConfigError):
+                    raise
+                raise ConfigError(f"spvp config {key}: {exc}") from None
         return cls(**data)
 
     @classmethod

@@ -62,7 +62,7 @@ def score_partitions(model: OfflineModel):
             vectors = np.vstack([np.frombuffer(bytes(b), dtype="<f4") for b in frame["embedding"]])
             if vectors.shape[1] != DIMENSION:
                 raise ValueError(f"embedding dimension {vectors.shape[1]} != {DIMENSION}")
-            scores = model.scores(vectors)
+            scores = model.scores(vectors, texts=list(frame["text"]))
             labels, uncertain = model.decide(scores)
             yield pd.DataFrame(
                 {

@@ -53,6 +53,9 @@ class ViewpointCategory:
     description: str = ""
     viewpoints: tuple[Viewpoint, ...] = field(default_factory=tuple)
     id: int | None = None
+    # Sentences that carry none of the viewpoints: negative examples for the offline mapper
+    # (stored in spvp_examples with ordinal 0, source 'file'; file key ``negative_examples``).
+    negative_examples: tuple[str, ...] = ()
 
     @property
     def stored_id(self) -> int:
@@ -122,6 +125,7 @@ def parse_category(data: Any, source: str = "<data>") -> ViewpointCategory:
         name=str(category["name"]).strip(),
         description=str(category.get("description") or "").strip(),
         viewpoints=tuple(sorted(viewpoints, key=lambda v: v.ordinal)),
+        negative_examples=_strings(data.get("negative_examples"), f"{source}: negative_examples"),
     )
 
 
@@ -142,8 +146,11 @@ def save_category(conn, category: ViewpointCategory) -> int:
 
     An existing viewpoint keeps its last_object_id (its text may be refined);
     a new one starts at 0 and catches up on the next run. Viewpoints missing
-    from the file are left alone (their mappings stay valid).
+    from the file are left alone (their mappings stay valid). The category's
+    ``negative_examples`` are added to ``spvp_examples`` (source 'file'), idempotently.
     """
+    from trend.spvp import examples
+
     with transaction(conn) as cur:
         cur.execute(
             "INSERT INTO viewpoint_categories (category_name, description) VALUES (%s, %s) "
@@ -166,6 +173,8 @@ def save_category(conn, category: ViewpointCategory) -> int:
                     json.dumps(list(v.keywords), ensure_ascii=False) if v.keywords else None,
                 ),
             )
+    if category.negative_examples:
+        examples.store_negatives(conn, category_id, category.negative_examples)
     return category_id
 
 
