@@ -2,7 +2,7 @@
 FROM apache/airflow:3.3.2-python3.11
 USER root
 RUN apt-get update \
- && apt-get install -y --no-install-recommends openjdk-17-jre-headless libmariadb-java libmariadb-dev pkg-config build-essential \
+ && apt-get install -y --no-install-recommends openjdk-17-jre-headless libopenblas0 libmariadb-java libmariadb-dev pkg-config build-essential \
     chromium chromium-driver \
  && rm -rf /var/lib/apt/lists/*
 USER airflow

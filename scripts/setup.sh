@@ -8,6 +8,8 @@ dpkg -s libmariadb-dev >/dev/null 2>&1 || need_apt+=(libmariadb-dev)
 dpkg -s pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 [ -f /usr/share/java/mariadb-java-client.jar ] || need_apt+=(libmariadb-java)
 command -v java >/dev/null 2>&1 || need_apt+=(default-jdk-headless)
+# native BLAS/LAPACK for Spark ML (netlib dlopens libblas.so.3 / liblapack.so.3, else pure Java)
+ldconfig -p | grep -q "libblas.so.3 " || need_apt+=(libopenblas0)
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 # headless browser for the UI plugin's browser test, screenshots and page-load bench
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)

@@ -3,7 +3,9 @@
 Sizing is configuration, not code: ``SparkSizing`` reads ``TP_SPARK_DRIVER_MEMORY`` and
 ``TP_SPARK_SHUFFLE_PARTITIONS`` (the submit operator overlays the ``spark_default``
 connection's extras ``driver-memory`` / ``shuffle-partitions`` and puts the result on the
-spark-submit command, where the driver's memory has to be set).
+spark-submit command, where the driver's memory has to be set). Unset, they follow the machine:
+a third of its memory for the driver (local mode: the executors live in the driver JVM), at least
+2g and at most 32g, and two shuffle partitions per core, at least 4.
 """
 
 from __future__ import annotations
@@ -24,8 +26,17 @@ JDBC_DRIVER = "org.mariadb.jdbc.Driver"
 
 DRIVER_MEMORY_ENV = "TP_SPARK_DRIVER_MEMORY"
 SHUFFLE_PARTITIONS_ENV = "TP_SPARK_SHUFFLE_PARTITIONS"
-DEFAULT_DRIVER_MEMORY = "2g"
-DEFAULT_SHUFFLE_PARTITIONS = 4
+
+
+def _machine_memory_gib() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):  # not POSIX: the old fixed default
+        return 6.0
+
+
+DEFAULT_DRIVER_MEMORY = f"{int(min(32, max(2, _machine_memory_gib() // 3)))}g"
+DEFAULT_SHUFFLE_PARTITIONS = max(4, 2 * (os.cpu_count() or 2))
 TRY_NUMBER_ENV = "TP_TRY_NUMBER"  # the Airflow attempt; a job may resume what an earlier one left
 
 
@@ -75,6 +86,9 @@ def build_session(app_name: str, master: str | None = None, shuffle_partitions: 
     """
     from pyspark.sql import SparkSession
 
+    # Spark runs one task per core: one BLAS thread per task (netlib in the JVM, numpy in the Python
+    # workers, which inherit the driver JVM's environment in local mode), not one per core each.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     builder = (
         SparkSession.builder.appName(app_name)
         .config("spark.jars", MARIADB_JAR)
@@ -82,6 +96,7 @@ def build_session(app_name: str, master: str | None = None, shuffle_partitions: 
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.executorEnv.OPENBLAS_NUM_THREADS", os.environ["OPENBLAS_NUM_THREADS"])
     )
     if not launched_by_spark_submit():
         sizing = SparkSizing.from_env()

@@ -150,7 +150,7 @@ def test_lsh_recovers_most_exact_neighbours(spark):
     sentences, products = _product_frames(spark, reviews, names)
     vectors = similarity.product_vectors(sentences, products, text_weight=0.2).cache()
     exact = similarity.exact_top_k(vectors, 3)
-    approx = similarity.lsh_top_k(vectors, 3, AnalyzerConfig(lsh_bucket_length=0.1, lsh_hash_tables=6))
+    approx = similarity.lsh_top_k(vectors, 3, AnalyzerConfig(lsh_hash_tables=6, lsh_bits_per_table=3))
     recall = similarity.recall(approx, exact)
     assert 0.7 <= recall <= 1.0
     assert similarity.recall(exact, exact) == 1.0

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType, DoubleType, IntegerType, StructField, StructType
 
+from trend.analyzer import vectors as vector_columns
 from trend.analyzer.settings import AnalyzerConfig
 
 log = logging.getLogger(__name__)
@@ -60,18 +60,24 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 
 
 def _as_matrix(frame: DataFrame) -> DataFrame:
-    return frame.select("sentence_id", vector_to_array(F.col("features")).alias("vec"))
+    """(sentence_id, vec): the job's cached float32 arrays as they are (ML vectors converted)."""
+    return frame.select("sentence_id", vector_columns.as_array(frame, "features").alias("vec"))
 
 
-def sample_vectors(features: DataFrame, config: AnalyzerConfig) -> np.ndarray:
+def sample_vectors(features: DataFrame, config: AnalyzerConfig, n: int | None = None) -> np.ndarray:
     """At most ``k_sample_size`` vectors, chosen by hash(sentence_id, seed) and ordered by sentence_id."""
-    rows = (
-        _as_matrix(features)
-        .withColumn("pick", F.xxhash64("sentence_id", F.lit(config.seed)))
-        .orderBy("pick", "sentence_id")
-        .limit(config.k_sample_size)
-        .collect()
-    )
+    picked = _as_matrix(features).withColumn("pick", F.xxhash64("sentence_id", F.lit(config.seed)))
+    if n is not None and n > 2 * config.k_sample_size:
+        # xxhash64 is uniform over the longs: the smallest ``k_sample_size`` hashes lie below this
+        # bound with near certainty (4x the expected count); only those rows are sorted.
+        share = min(1.0, 4.0 * config.k_sample_size / n)
+        bound = int(-(2**63) + share * 2**64)
+        prefiltered = picked.where(F.col("pick") < F.lit(bound))
+        rows = prefiltered.orderBy("pick", "sentence_id").limit(config.k_sample_size).collect()
+        if len(rows) < config.k_sample_size:  # never seen; the full sort gives the same sample
+            rows = picked.orderBy("pick", "sentence_id").limit(config.k_sample_size).collect()
+    else:
+        rows = picked.orderBy("pick", "sentence_id").limit(config.k_sample_size).collect()
     rows.sort(key=lambda r: r["sentence_id"])
     return np.asarray([r["vec"] for r in rows], dtype=np.float64).reshape(len(rows), -1)
 
@@ -110,7 +116,9 @@ def lloyd_step(vectors: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.
                 continue
             matrix = np.stack(batch["vec"].to_numpy()).astype(np.float64)
             nearest = _nearest(matrix, centers)
-            np.add.at(sums, nearest, matrix)
+            onehot = np.zeros((k, len(nearest)))
+            onehot[nearest, np.arange(len(nearest))] = 1.0
+            sums += onehot @ matrix
             counts += np.bincount(nearest, minlength=k)
         used = np.flatnonzero(counts)
         yield pd.DataFrame({"cluster": used, "count": counts[used], "sums": [sums[i].tobytes() for i in used]})
@@ -203,7 +211,7 @@ def assign(features: DataFrame, centers: np.ndarray, ids: list[int]) -> DataFram
         return pd.DataFrame({"cluster_id": id_array[index].astype(np.int32), "distance": distance})
 
     return (
-        features.withColumn("_nearest", nearest(vector_to_array(F.col("features"))))
+        features.withColumn("_nearest", nearest(vector_columns.as_array(features, "features")))
         .withColumn("cluster_id", F.col("_nearest.cluster_id"))
         .withColumn("distance", F.col("_nearest.distance"))
         .drop("_nearest")
@@ -235,11 +243,11 @@ def cluster_sentences(
     ``previous``: the dataset's last published centroids by cluster id (continuity of ids).
     """
     k0 = initial_k(n, config)
-    sample = sample_vectors(features, config)
+    sample = sample_vectors(features, config, n)
     if k0 == 1 or len(sample) <= k0:
         centers, iterations = _unit(sample.mean(axis=0, keepdims=True)), 0
     else:
-        vectors = _as_matrix(features).sortWithinPartitions("sentence_id")
+        vectors = _as_matrix(features)
         raw, sizes, iterations = fit_centroids(vectors, _initial_centroids(sample, k0, config), config)
         centers = merge_centroids(raw, sizes, config)
     ids, matched = match_ids(centers, previous or {}, config.match_threshold)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pyspark.ml.functions import array_to_vector
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, FloatType
@@ -174,7 +173,10 @@ def read_sentences(spark: SparkSession, config: AnalyzerConfig, summary: InputSu
 
 
 def decode_embeddings(sentences: DataFrame, dim: int) -> DataFrame:
-    """Blob column ``embedding`` → L2-normalised ML vector ``features``; a wrong length fails loudly."""
+    """Blob column ``embedding`` → L2-normalised float32 array ``features``; a wrong length fails loudly.
+
+    float32 is what the embeddings are stored as; see ``trend.analyzer.vectors`` for the ML stages.
+    """
 
     @F.pandas_udf(ArrayType(FloatType()))  # type: ignore[call-overload]  # stubs lack the type-hinted form
     def decode(blobs: pd.Series) -> pd.Series:
@@ -187,4 +189,4 @@ def decode_embeddings(sentences: DataFrame, dim: int) -> DataFrame:
             out.append(vector / norm)
         return pd.Series(out)
 
-    return sentences.withColumn("features", array_to_vector(decode("embedding"))).drop("embedding")
+    return sentences.withColumn("features", decode("embedding")).drop("embedding")

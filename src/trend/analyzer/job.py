@@ -192,7 +192,7 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
     with stages.stage("clustering"):
         previous = _previous_centroids(stages.conn, dataset_id)
         clustered, choice = clustering.cluster_sentences(sentences, result.sentences, config, previous)
-        clustered = _keep(cached, clustered)
+        clustered = _keep(cached, clustered.drop("features"))  # the vectors stay cached once, in `sentences`
         clustered.count()
         result.k, result.k0, result.kept_cluster_ids = choice.k, choice.k0, sorted(choice.matched)
         coords = _keep(cached, projection.project_2d(sentences))  # the report's 2-D map

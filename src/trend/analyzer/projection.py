@@ -15,6 +15,8 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from trend.analyzer import vectors
+
 FIT_SAMPLE = 20_000
 SAMPLE_SEED = 17
 
@@ -28,12 +30,13 @@ def project_2d(sentences: DataFrame, features_col: str = "features") -> DataFram
     if n < 2:
         zero = F.lit(0.0).cast("float")
         return sentences.select("sentence_id", zero.alias("map_x"), zero.alias("map_y"))
-    fit_on = sentences.select(features_col)
+    as_vector = vectors.as_vector(sentences, features_col).alias("_vector")
+    fit_on = sentences.select(as_vector)
     if n > FIT_SAMPLE:
         fit_on = fit_on.sample(fraction=FIT_SAMPLE / n, seed=SAMPLE_SEED)
-    model = PCA(k=2, inputCol=features_col, outputCol="_map").fit(fit_on)
+    model = PCA(k=2, inputCol="_vector", outputCol="_map").fit(fit_on)
     xy = vector_to_array(F.col("_map"))
-    return model.transform(sentences.select("sentence_id", features_col)).select(
+    return model.transform(sentences.select("sentence_id", as_vector)).select(
         "sentence_id",
         F.round(xy[0], 4).cast("float").alias("map_x"),
         F.round(xy[1], 4).cast("float").alias("map_y"),

@@ -35,9 +35,8 @@ class AnalyzerConfig:
     similarity_method: str = "auto"  # auto | exact | lsh
     similarity_exact_max_products: int = 5000
     similarity_text_weight: float = 0.2
-    lsh_bucket_length: float = 0.05
-    lsh_hash_tables: int = 8
-    lsh_max_distance: float = 1.0  # unit vectors: distance 1.0 is cosine 0.5
+    lsh_hash_tables: int = 32  # sign-random-projection tables (a pair is a candidate if it shares any)
+    lsh_bits_per_table: int = 0  # bits of each table's signature; 0: round(log2(products)) - 5, in [4, 24]
     # sentiment (docs/analyzer.md, "Sentiment")
     sentiment_method: str = "vader"  # vader | model | trained | ratings
     sentiment_model_path: str | None = None  # transformers model folder (sentiment_method=model)

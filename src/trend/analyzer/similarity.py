@@ -6,7 +6,9 @@ cosine of the joined vector is ``(1-w)·cos_reviews + w·cos_text``.
 
 Exact: every partition of products is multiplied against the broadcast matrix
 of all products (numpy), keeping the top-k per row. Approximate (above
-``similarity_exact_max_products``): bucketed random-projection LSH joins,
+``similarity_exact_max_products``): sign-random-projection LSH with
+``lsh_hash_tables`` tables of ``lsh_bits_per_table`` bits; products are compared
+(one matrix product per bucket) only with those sharing a bucket in some table,
 then the same top-k.
 """
 
@@ -16,13 +18,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
-from pyspark.ml.feature import IDF, BucketedRandomProjectionLSH, HashingTF, RegexTokenizer
-from pyspark.ml.functions import array_to_vector, vector_to_array
+from pyspark.ml.feature import IDF, HashingTF, RegexTokenizer
+from pyspark.ml.functions import vector_to_array
 from pyspark.ml.stat import Summarizer
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType
 
+from trend.analyzer import vectors
 from trend.analyzer.settings import AnalyzerConfig
 
 TEXT_FEATURES = 256
@@ -31,7 +34,9 @@ PAIR_SCHEMA = "product_id long, similar_product_id long, score double"
 
 def product_vectors(sentences: DataFrame, products: DataFrame, text_weight: float) -> DataFrame:
     """(product_id, vector: array<double>) unit vectors; see the module doc."""
-    review_part = sentences.groupBy("product_id").agg(Summarizer.mean(F.col("features")).alias("review_vec"))
+    review_part = sentences.groupBy("product_id").agg(
+        Summarizer.mean(vectors.as_vector(sentences, "features")).alias("review_vec")
+    )
     text = products.select("product_id", F.concat_ws(" ", "name", F.coalesce("description", F.lit(""))).alias("text"))
     tokens = RegexTokenizer(inputCol="text", outputCol="tokens", pattern="[^a-z0-9]+").transform(text)
     tf = HashingTF(inputCol="tokens", outputCol="tf", numFeatures=TEXT_FEATURES).transform(tokens)
@@ -90,23 +95,95 @@ def exact_top_k(vectors: DataFrame, k: int) -> DataFrame:
     return _top_k(pairs, k).withColumn("method", F.lit("exact"))
 
 
-def lsh_top_k(vectors: DataFrame, k: int, config: AnalyzerConfig) -> DataFrame:
-    """Approximate: random-projection LSH self-join within ``lsh_max_distance``, then top-k."""
-    data = vectors.select("product_id", array_to_vector(F.col("vector")).alias("v"))
-    model = BucketedRandomProjectionLSH(
-        inputCol="v",
-        outputCol="hashes",
-        seed=config.seed,
-        bucketLength=config.lsh_bucket_length,
-        numHashTables=config.lsh_hash_tables,
-    ).fit(data)
-    joined = model.approxSimilarityJoin(data, data, config.lsh_max_distance, distCol="distance")
-    pairs = joined.select(
-        F.col("datasetA.product_id").alias("product_id"),
-        F.col("datasetB.product_id").alias("similar_product_id"),
-        (1 - F.col("distance") ** 2 / 2).alias("score"),
-    ).where(F.col("product_id") != F.col("similar_product_id"))
+def lsh_bits(product_count: int, config: AnalyzerConfig) -> int:
+    """Bits per table: ``lsh_bits_per_table``, or from the product count (≈ n/32 buckets per table)."""
+    if config.lsh_bits_per_table:
+        return config.lsh_bits_per_table
+    return int(min(24, max(4, round(np.log2(max(product_count, 2))) - 5)))
+
+
+def lsh_buckets(vectors: DataFrame, config: AnalyzerConfig, product_count: int) -> DataFrame:
+    """(table, bucket, product_id, vector): each product once per table, in the bucket of its signature.
+
+    A table's signature is ``bits`` signs of random projections (SimHash): two vectors at angle θ
+    agree on a bit with probability 1 - θ/π, so on a whole table with (1 - θ/π)^bits — near
+    neighbours share a bucket in some table, unrelated products almost never in any.
+    """
+    tables, bits = config.lsh_hash_tables, lsh_bits(product_count, config)
+    seed = config.seed
+
+    def sign_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        planes = None
+        weights = (1 << np.arange(bits, dtype=np.int64))[None, None, :]
+        for batch in batches:
+            if batch.empty:
+                continue
+            matrix = np.stack(batch["vector"].to_numpy()).astype(np.float32)
+            if planes is None:  # same seed → same planes in every worker
+                planes = np.random.default_rng(seed).standard_normal((tables * bits, matrix.shape[1]))
+                planes = planes.astype(np.float32)
+            signs = (matrix @ planes.T > 0).reshape(len(batch), tables, bits)
+            keys = (signs * weights).sum(axis=2)  # (rows, tables)
+            yield pd.DataFrame(
+                {
+                    "table": np.tile(np.arange(tables, dtype=np.int32), len(batch)),
+                    "bucket": keys.ravel(),
+                    "product_id": np.repeat(batch["product_id"].to_numpy(), tables),
+                    "vector": list(np.repeat(matrix, tables, axis=0)),
+                }
+            )
+
+    schema = "table int, bucket long, product_id long, vector array<float>"
+    return vectors.select("product_id", "vector").mapInPandas(sign_batches, schema)
+
+
+def lsh_top_k(vectors: DataFrame, k: int, config: AnalyzerConfig, product_count: int | None = None) -> DataFrame:
+    """Approximate: exact cosine within each LSH bucket (one matrix product per bucket), then top-k.
+
+    Candidate pairs are those sharing a bucket in at least one of ``lsh_hash_tables`` tables
+    (see ``lsh_buckets``); the bench reports their share of n² and the recall against exact.
+    """
+    n = product_count if product_count is not None else vectors.count()
+
+    def score_bucket(bucket: pd.DataFrame) -> pd.DataFrame:
+        if len(bucket) < 2:
+            return pd.DataFrame({"product_id": [], "similar_product_id": [], "score": []})
+        ids = bucket["product_id"].to_numpy()
+        matrix = np.stack(bucket["vector"].to_numpy()).astype(np.float32)
+        scores = matrix @ matrix.T
+        np.fill_diagonal(scores, -np.inf)
+        keep = min(k, len(ids) - 1)
+        best = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
+        rows = np.repeat(np.arange(len(ids)), keep)
+        return pd.DataFrame(
+            {
+                "product_id": np.repeat(ids, keep),
+                "similar_product_id": ids[best.ravel()],
+                "score": scores[rows, best.ravel()].astype(np.float64),
+            }
+        )
+
+    pairs = (
+        lsh_buckets(vectors, config, n)
+        .groupBy("table", "bucket")
+        .applyInPandas(score_bucket, PAIR_SCHEMA)
+        .groupBy("product_id", "similar_product_id")
+        .agg(F.max("score").alias("score"))
+    )
     return _top_k(pairs, k).withColumn("method", F.lit("lsh"))
+
+
+def lsh_candidate_pairs(vectors: DataFrame, config: AnalyzerConfig, product_count: int) -> int:
+    """Distinct ordered pairs (a ≠ b) that share a bucket in some table: what LSH scores instead of n²."""
+    keys = lsh_buckets(vectors, config, product_count).select("table", "bucket", "product_id")
+    other = keys.withColumnRenamed("product_id", "other_id")
+    return (
+        keys.join(other, ["table", "bucket"])
+        .where(F.col("product_id") != F.col("other_id"))
+        .select("product_id", "other_id")
+        .distinct()
+        .count()
+    )
 
 
 def choose_method(product_count: int, config: AnalyzerConfig) -> str:
@@ -119,7 +196,7 @@ def similarities(vectors: DataFrame, product_count: int, config: AnalyzerConfig)
     """(product_id, similar_product_id, score, rank_no, method)."""
     if choose_method(product_count, config) == "exact":
         return exact_top_k(vectors, config.similarity_top_k)
-    return lsh_top_k(vectors, config.similarity_top_k, config)
+    return lsh_top_k(vectors, config.similarity_top_k, config, product_count)
 
 
 def recall(approximate: DataFrame, exact: DataFrame) -> float:

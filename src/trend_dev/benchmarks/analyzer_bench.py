@@ -1,9 +1,14 @@
-"""analyzer_batch at 10k and 100k sentences on local[2], against the same analysis single-node.
+"""analyzer_batch at 10k, 100k and 1M sentences on local[2], against the same analysis single-node.
 
 Embeddings here are SYNTHETIC (an aspect centroid + a polarity offset + noise,
 384-dim, unit length), not MiniLM: embedding 100k sentences on this CPU takes
 ~10 minutes. Texts, products and reviews come from the synthetic marketplace.
 `make eval-analyzer` is the quality measure with real MiniLM embeddings.
+
+BENCH_ANALYZER_SIZES picks the sizes (default 10000,100000,1000000); BENCH_ANALYZER_REUSE_DB=1
+keeps each size's loaded databases (prefix bench_an<size>_) for the next run instead of reloading;
+BENCH_ANALYZER_LOAD_ONLY=1 only loads; BENCH_ANALYZER_DUMP / BENCH_ANALYZER_REFERENCE save / compare
+the sentence → cluster assignment; BENCH_ANALYZER_PRODUCTS sizes the similarity bench (10000).
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import numpy as np
 
 from trend_dev.benchmarks import analyzer_common as common
 
-SIZES = {10_000: (40, 36), 100_000: (150, 96)}  # sentences -> (products per category, reviews per product)
+# sentences -> (products per category, reviews per product); 3 categories, ~2.3 sentences per review
+SIZES = {10_000: (40, 36), 100_000: (150, 96), 1_000_000: (500, 288)}
 
 
 def synthetic_encoder(market, seed: int = 5, dim: int = 384):
@@ -44,11 +50,20 @@ def synthetic_encoder(market, seed: int = 5, dim: int = 384):
 
 def load(size: int):
     from trend.crawl.local_source import MarketplaceDump, crawl_all_reviews
-    from trend.db import connect
+    from trend.db import connect, fetch_all
     from trend_dev import synthetic
 
     ppc, rpp = SIZES[size]
     market = synthetic.generate(seed=size, products_per_category=ppc, reviews_per_product=rpp)
+    if os.environ.get("BENCH_ANALYZER_REUSE_DB") == "1":
+        conn = connect("analyzer_v2")
+        try:
+            ids = sorted(int(r["id"]) for r in fetch_all(conn, "SELECT id FROM products"))
+        finally:
+            conn.close()
+        if ids:
+            print(f"[{size}] reusing the loaded databases: {len(ids)} products", flush=True)
+            return market, ids
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         stats = crawl_all_reviews(
@@ -65,11 +80,13 @@ def load(size: int):
 
 
 def single_node(product_ids: list[int], config) -> dict[str, float]:
-    """The same analysis with numpy / scikit-learn in one process; seconds per stage."""
+    """The same analysis with numpy / scikit-learn in one process (same k0, sample and merge); seconds per stage."""
+    from scipy import sparse
     from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
-    from trend.analyzer import clustering
+    from trend.analyzer import clustering, projection
     from trend.analyzer.sentiment_head import vader_compound
     from trend.db import connect, fetch_all
 
@@ -79,19 +96,24 @@ def single_node(product_ids: list[int], config) -> dict[str, float]:
     marks = ", ".join(["%s"] * len(product_ids))
     rows = fetch_all(
         conn,
-        f"SELECT id, review_id, product_id, text, embedding FROM review_sentences WHERE product_id IN ({marks})",
+        "SELECT s.id, s.review_id, r.product_id, s.sentence AS text, s.embedding FROM review_sentences s "
+        f"JOIN reviews r ON r.id = s.review_id WHERE r.product_id IN ({marks})",
         product_ids,
     )
     products = fetch_all(conn, f"SELECT id, name, description FROM products WHERE id IN ({marks})", product_ids)
     conn.close()
-    x = common.unit_rows(np.stack([np.frombuffer(r["embedding"], dtype="<f4") for r in rows]).astype(np.float64))
+    x = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    x = common.unit_rows(x.astype(np.float64))
     texts = [r["text"] for r in rows]
+    pids = np.asarray([r["product_id"] for r in rows])
+    del rows
     times["extract"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    pids = np.asarray([r["product_id"] for r in rows])
-    order = [p["id"] for p in products]
-    review_part = common.unit_rows(np.stack([x[pids == p].mean(axis=0) for p in order]))
+    index = {p["id"]: i for i, p in enumerate(products)}
+    slot = np.asarray([index[p] for p in pids])
+    sums = sparse.csr_matrix((np.ones(len(slot)), (slot, np.arange(len(slot)))), shape=(len(products), len(slot))) @ x
+    review_part = common.unit_rows(sums)  # the mean's direction
     tf = HashingVectorizer(n_features=256, alternate_sign=False, norm=None).transform(
         [f"{p['name']} {p['description'] or ''}" for p in products]
     )
@@ -118,6 +140,8 @@ def single_node(product_ids: list[int], config) -> dict[str, float]:
         median = np.median(d) if len(d) else 0.0
         mad = np.median(np.abs(d - median)) if len(d) else 0.0
         _ = d > median + config.noise_z * 1.4826 * max(mad, 1e-6)
+    fit_on = x[rng.random(len(x)) < min(1.0, projection.FIT_SAMPLE / len(x))]
+    PCA(2).fit(fit_on).transform(x)
     times["clustering"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -132,90 +156,147 @@ def single_node(product_ids: list[int], config) -> dict[str, float]:
     return {k: round(v, 2) for k, v in times.items()}
 
 
-def similarity_recall(spark, product_ids: list[int], config) -> dict[str, float]:
-    """LSH top-k vs exact top-k on the same product vectors."""
-    from trend.analyzer import extract, similarity
-    from trend.db import connect
-
-    conn = connect("analyzer_v2")
-    try:
-        summary = extract.validate_input(conn, 0, product_ids, config)
-    finally:
-        conn.close()
-    sentences = extract.decode_embeddings(extract.read_sentences(spark, config, summary), config.embedding_dim)
-    products = extract.read_products(spark, config, product_ids)
-    vectors = similarity.product_vectors(sentences, products, config.similarity_text_weight).cache()
-    vectors.count()
-    t = time.perf_counter()
-    exact = similarity.exact_top_k(vectors, config.similarity_top_k).cache()
-    exact.count()
-    exact_s = time.perf_counter() - t
-    t = time.perf_counter()
-    approx = similarity.lsh_top_k(vectors, config.similarity_top_k, config).cache()
-    approx.count()
-    lsh_s = time.perf_counter() - t
-    return {
-        "products": len(product_ids),
-        "recall": similarity.recall(approx, exact),
-        "exact_s": round(exact_s, 2),
-        "lsh_s": round(lsh_s, 2),
-    }
+def _quality(size: int, market, dataset_id: int) -> dict[str, float]:
+    truth = market.truth()
+    analysed = common.analysed_sentences(dataset_id)
+    common.compare_assignment(size, analysed)
+    return common.scores(analysed, lambda r: truth[(r["mall_review_id"], int(r["sentence_index"]))])
 
 
 def bench_one(size: int) -> None:
     from trend.analyzer.job import run
     from trend.analyzer.settings import AnalyzerConfig
 
-    common.use_private_databases("bench_analyzer_")
+    reuse = os.environ.get("BENCH_ANALYZER_REUSE_DB") == "1"
+    common.use_private_databases(f"bench_an{size}_", fresh=not reuse)
     market, product_ids = load(size)
+    if os.environ.get("BENCH_ANALYZER_LOAD_ONLY") == "1":  # with BENCH_ANALYZER_REUSE_DB=1: prepare a later run
+        return
     config = AnalyzerConfig()
     dataset_id = common.create_dataset(product_ids, f"bench {size}")
     spark = common.session(f"analyzer-bench-{size}")
     try:
-        started = time.perf_counter()
-        result = run(spark, dataset_id, config)
-        wall = time.perf_counter() - started
+        with common.PeakMemory() as spark_memory:
+            started = time.perf_counter()
+            result = run(spark, dataset_id, config)
+            wall = time.perf_counter() - started
         if not result.ok:
             raise SystemExit(f"analysis failed: [{result.error_code}] {result.error_message}")
-        recall = similarity_recall(spark, product_ids, config)
     finally:
         spark.stop()
-    truth = market.truth()
-    quality = common.scores(
-        common.analysed_sentences(dataset_id), lambda r: truth[(r["mall_review_id"], int(r["sentence_index"]))]
-    )
-    local = single_node(product_ids, config)
+    quality = _quality(size, market, dataset_id)
+    del market  # the single-node run gets the memory
+    with common.PeakMemory() as local_memory:
+        local = single_node(product_ids, config)
     analysis = ("extract", "similarity", "clustering", "labelling", "sentiment")
     spark_analysis = sum(result.timings[s] for s in analysis)
     local_total = sum(local.values())
     print(
-        f"[{size}] spark local[2] job wall {wall:.1f} s for {result.sentences} sentences, k={result.k}; "
-        f"stages (s): {result.timings}",
+        f"[{size}] spark local[2] job wall {wall:.1f} s for {result.sentences} sentences "
+        f"({wall / result.sentences * 1e6:.0f} µs per sentence), k={result.k}; stages (s): {result.timings}",
         flush=True,
     )
-    print(f"[{size}] single-node scikit-learn, same analysis: {local_total:.1f} s; stages (s): {local}")
+    print(f"[{size}] spark memory: {spark_memory.line()}")
     print(
-        f"[{size}] analysis stages spark/single-node: {spark_analysis:.1f} s / {local_total:.1f} s = "
-        f"ratio {spark_analysis / max(local_total, 1e-9):.1f}x (spark slower when > 1)"
+        f"[{size}] single-node scikit-learn, same analysis (k0, merge): {local_total:.1f} s; stages (s): {local}; "
+        f"peak {local_memory.peaks['python_driver']:.2f} GiB"
     )
     print(
-        f"[{size}] similarity recall of LSH vs exact top-{config.similarity_top_k} over "
-        f"{recall['products']} products: {recall['recall']:.3f} (exact {recall['exact_s']} s, "
-        f"lsh {recall['lsh_s']} s)"
+        f"[{size}] analysis stages spark/single-node: {spark_analysis:.1f} s / {local_total:.1f} s = "
+        f"ratio {spark_analysis / max(local_total, 1e-9):.2f}x (spark slower when > 1)"
     )
     print(
         f"[{size}] quality on synthetic embeddings: purity {quality['purity']:.3f}, NMI {quality['nmi']:.3f}, "
-        f"sentiment accuracy {quality['sentiment_accuracy']:.3f}",
+        f"noise {quality['noise_share']:.3f}, sentiment accuracy {quality['sentiment_accuracy']:.3f}",
         flush=True,
     )
-    common.drop_private_databases()
+    if not reuse:
+        common.drop_private_databases()
+
+
+def synthetic_product_vectors(n: int, dim: int = 640, seed: int = 11) -> np.ndarray:
+    """Unit vectors with a two-level structure: 20 categories x 20 families, products around their family.
+
+    The shape of review + text product vectors (related products near each other, neighbours
+    meaningfully closer than the rest of their category); not the marketplace generator, whose
+    three categories of templated products are near-duplicates at 10k products.
+    """
+    rng = np.random.default_rng(seed)
+    categories = common.unit_rows(rng.normal(size=(20, dim)))
+    families = common.unit_rows(categories.repeat(20, axis=0) + 0.8 * common.unit_rows(rng.normal(size=(400, dim))))
+    family = rng.integers(0, len(families), n)
+    return common.unit_rows(families[family] + 0.7 * common.unit_rows(rng.normal(size=(n, dim)))).astype(np.float32)
+
+
+def _old_lsh_candidates(matrix: np.ndarray, bucket_length: float = 0.05, tables: int = 8, seed: int = 42) -> int:
+    """Candidate pairs of the previous BucketedRandomProjectionLSH settings (8 tables, bucket 0.05)."""
+    rng = np.random.default_rng(seed)
+    planes = common.unit_rows(rng.normal(size=(tables, matrix.shape[1])))
+    hashes = np.floor(matrix @ planes.T / bucket_length).astype(np.int64)
+    return _pairs_sharing_a_key(hashes)
+
+
+def _pairs_sharing_a_key(keys: np.ndarray) -> int:
+    """Distinct ordered pairs (a ≠ b) of rows equal in at least one column of ``keys`` (rows x tables)."""
+    n = len(keys)
+    seen = np.zeros((n, n), dtype=bool)
+    for t in range(keys.shape[1]):
+        order = np.argsort(keys[:, t], kind="stable")
+        _, starts = np.unique(keys[order, t], return_index=True)
+        for members in np.split(order, starts[1:]):
+            if len(members) > 1:
+                seen[np.ix_(members, members)] = True
+    np.fill_diagonal(seen, False)
+    return int(seen.sum())
+
+
+def similarity_at_scale(n: int) -> None:
+    """LSH vs exact top-k over ``n`` synthetic product vectors: candidate pairs / n², recall, time."""
+    import pandas as pd
+
+    from trend.analyzer import similarity
+    from trend.analyzer.settings import AnalyzerConfig
+
+    config = AnalyzerConfig()
+    matrix = synthetic_product_vectors(n)
+    spark = common.session("analyzer-bench-similarity")
+    try:
+        frame = pd.DataFrame({"product_id": np.arange(1, n + 1), "vector": list(matrix)})
+        vectors = spark.createDataFrame(frame, "product_id long, vector array<float>").cache()
+        vectors.count()
+        t = time.perf_counter()
+        exact = similarity.exact_top_k(vectors, config.similarity_top_k).cache()
+        exact.count()
+        exact_s = time.perf_counter() - t
+        t = time.perf_counter()
+        approx = similarity.lsh_top_k(vectors, config.similarity_top_k, config, n).cache()
+        approx.count()
+        lsh_s = time.perf_counter() - t
+        recall = similarity.recall(approx, exact)
+        keys = similarity.lsh_buckets(vectors, config, n).select("table", "bucket", "product_id").toPandas()
+    finally:
+        spark.stop()
+    table = keys.pivot(index="product_id", columns="table", values="bucket").to_numpy()
+    candidates = _pairs_sharing_a_key(table)
+    old = _old_lsh_candidates(matrix)
+    pairs = n * (n - 1)
+    print(
+        f"[{n} products] LSH ({config.lsh_hash_tables} tables x {similarity.lsh_bits(n, config)} bits): "
+        f"candidate pairs {candidates / pairs:.4f} of n², recall@{config.similarity_top_k} {recall:.3f}, "
+        f"{lsh_s:.1f} s (exact {exact_s:.1f} s); previous LSH (8 tables, bucket 0.05): candidate pairs "
+        f"{old / pairs:.4f} of n²",
+        flush=True,
+    )
 
 
 def main() -> None:
     print(" ".join(line.strip() for line in __doc__.strip().splitlines()[2:5]))
-    sizes = [int(s) for s in os.environ.get("BENCH_ANALYZER_SIZES", "10000,100000").split(",")]
+    sizes = [int(s) for s in os.environ.get("BENCH_ANALYZER_SIZES", "10000,100000,1000000").split(",")]
     for size in sizes:
         bench_one(size)
+    products = int(os.environ.get("BENCH_ANALYZER_PRODUCTS", "10000"))
+    if products and os.environ.get("BENCH_ANALYZER_LOAD_ONLY") != "1":
+        similarity_at_scale(products)
 
 
 if __name__ == "__main__":
