@@ -22,12 +22,12 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
-from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType
 
 from trend.analyzer.sentiment_head import SentimentHead, vader_compound
+from trend.analyzer.vectors import as_array
 
 SENTENCE_SCHEMA = "sentence_id long, sentiment string, sentiment_score double"
 METHODS = ("vader", "model", "trained", "ratings")
@@ -157,7 +157,7 @@ def _head_sentiment(sentences: DataFrame, head: SentimentHead) -> DataFrame:
             labels, scores = model.predict(vectors, batch["text"].fillna("").tolist())
             yield pd.DataFrame({"sentence_id": batch["sentence_id"], "sentiment": labels, "sentiment_score": scores})
 
-    frame = sentences.select("sentence_id", "text", vector_to_array(F.col("features")).alias("vector"))
+    frame = sentences.select("sentence_id", "text", as_array(sentences).alias("vector"))
     return frame.mapInPandas(head_batches, SENTENCE_SCHEMA)
 
 

@@ -30,6 +30,7 @@ from trend.analyzer.sentiment_head import (
     read_training_file,
 )
 from trend.analyzer.settings import AnalyzerConfig
+from trend.analyzer.vectors import as_array
 from trend.status import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,8 @@ def _from_ratings(sentences: DataFrame, reviews: DataFrame, config: AnalyzerConf
     texts = [r["text"] or "" for r in sample]
     labels = [r["label"] for r in sample]
     try:
-        vectors = np.asarray([r["features"].toArray() for r in sample]).reshape(len(sample), -1)
-        head = fit_head(vectors, texts, labels, "ratings", c=config.sentiment_head_c)
+        matrix = np.asarray([r["features"] for r in sample], dtype=np.float64).reshape(len(sample), -1)
+        head = fit_head(matrix, texts, labels, "ratings", c=config.sentiment_head_c)
     except TrainingDataError as exc:
         return _fallback(f"ratings: {exc}", dataset_id)
     note = f"head trained on sentences labelled by their review's stars: {head.examples}"
@@ -106,7 +107,11 @@ def _sample_per_label(labelled: DataFrame, per_class: int, seed: int) -> list:
     rows = []
     for name in LABELS:
         part = labelled.where(F.col("label") == name).orderBy(F.xxhash64("sentence_id", F.lit(seed)))
-        rows += part.select("sentence_id", "text", "features", "rating", "label").limit(per_class).collect()
+        rows += (
+            part.select("sentence_id", "text", as_array(part).alias("features"), "rating", "label")
+            .limit(per_class)
+            .collect()
+        )
     return rows
 
 
