@@ -101,22 +101,21 @@ def store_reviews(
     known = {(int(row["mall_id"]), row["mall_review_id"]) for row in cur.fetchall()}
     fresh = [r for r in reviews if (int(r.mall_id), r.mall_review_id) not in known]
     stats.reviews_skipped += len(reviews) - len(fresh)
-    pending: list[tuple[int, int, str]] = []  # (review_id, index, text)
-    for review in fresh:
-        cur.execute(
+    ids: dict[tuple[int, str], int] = {}
+    if fresh:  # one multi-row INSERT, then the ids read back by their unique key
+        cur.executemany(
             """INSERT INTO reviews (product_id, mall_id, mall_review_id, title, content, rating, lang)
                VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-            (
-                product_id,
-                review.mall_id,
-                review.mall_review_id,
-                review.title,
-                review.content,
-                review.rating,
-                review.lang,
-            ),
+            [
+                (product_id, r.mall_id, r.mall_review_id, r.title, r.content, r.rating, r.lang)
+                for r in fresh
+            ],
         )
-        review_id = int(cur.lastrowid)
+        cur.execute("SELECT id, mall_id, mall_review_id FROM reviews WHERE product_id = %s", (product_id,))
+        ids = {(int(row["mall_id"]), row["mall_review_id"]): int(row["id"]) for row in cur.fetchall()}
+    pending: list[tuple[int, int, str]] = []  # (review_id, index, text)
+    for review in fresh:
+        review_id = ids[(int(review.mall_id), review.mall_review_id)]
         pending.extend((review_id, i, text) for i, text in enumerate(review.sentence_texts()))
     stats.reviews_added += len(fresh)
     if pending:
