@@ -358,6 +358,8 @@ def _spvp_baseline(out: Outcome, evaluated, category, train: list, train_x: np.n
 
 
 def _trained_sentiment(out: Outcome, spark, dataset_id: int, options: Options, train: list, workdir: Path, evaluated):
+    """TRAIN as the labelled file: ``finetuned`` (the encoder fine-tuned: the "trained" line) and
+    ``trained`` (a head on the stored embeddings, no second encoder pass)."""
     from trend_dev import real_metrics
 
     if not trained_sentiment_available():
@@ -365,18 +367,19 @@ def _trained_sentiment(out: Outcome, spark, dataset_id: int, options: Options, t
         return
     path = workdir / "train_sentiment.jsonl"
     write_training_file(train, path)
-    overrides = {
-        **options.overrides,
-        "sentiment_method": "trained",
-        "sentiment_training_file": str(path),
-        "force": True,
-    }
-    with out.stage("analyzer_batch (trained sentiment)"):
-        analyse(spark, dataset_id, overrides)
-    found = sentiments(dataset_id)
-    labels = [found[int(r["sentence_id"])] for _, r in evaluated]
-    scores = real_metrics.sentiment_scores([g.polarities for g, _ in evaluated], *zip(*labels))
-    out.say(scores.line("trained"))
+    for method, name in (("finetuned", "trained"), ("trained", "trained head on stored embeddings")):
+        overrides = {
+            **options.overrides,
+            "sentiment_method": method,
+            "sentiment_training_file": str(path),
+            "force": True,
+        }
+        with out.stage(f"analyzer_batch (sentiment_method={method})"):
+            analyse(spark, dataset_id, overrides)
+        found = sentiments(dataset_id)
+        labels = [found[int(r["sentence_id"])] for _, r in evaluated]
+        scores = real_metrics.sentiment_scores([g.polarities for g, _ in evaluated], *zip(*labels))
+        out.say(scores.line(name) + f"  (sentiment_method={method})")
 
 
 def run(spark, options: Options, workdir: Path, encode: Callable | None = None) -> Outcome:

@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--test", required=True)
     parser.add_argument("--rated", help="CSV of star-rated reviews for the ratings line")
     parser.add_argument("--explore", action="store_true")
+    parser.add_argument("--finetune", type=int, default=0, help="epochs: also fine-tune the encoder (finetuned)")
     args = parser.parse_args(argv)
     train = semeval.sentiment_examples(args.train)
     test = semeval.sentiment_examples(args.test)
@@ -140,6 +141,16 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     head = fit_head(train_x, train_texts, train_y, args.train)
     print(line("trained", test_y, *head.predict(test_x, test_texts)) + f"  (fit {time.perf_counter() - started:.1f}s)")
+    if args.finetune:
+        from trend.analyzer.sentiment import score_with_model
+        from trend.analyzer.sentiment_finetune import FinetuneSettings, finetuned_model
+
+        started = time.perf_counter()
+        folder, cached = finetuned_model(train, args.train, FinetuneSettings(epochs=args.finetune))
+        fitted = time.perf_counter() - started
+        scored = score_with_model(test_texts, str(folder), 0.05)
+        note = f"  ({args.finetune} epochs, {'cached' if cached else f'fit {fitted:.0f}s'})"
+        print(line("finetuned", test_y, [s for s, _ in scored], np.array([v for _, v in scored])) + note)
     if args.rated:
         rated_texts, rated_y = rated_sentences(args.rated)
         rated = fit_head(embed(rated_texts), rated_texts, rated_y, args.rated)

@@ -174,6 +174,8 @@ def test_class_probabilities_map_to_label_and_score():
         {"sentiment_method": "model"},  # no model path
         {"sentiment_model_path": "/models/x"},  # a path without sentiment_method=model
         {"sentiment_method": "trained"},  # no training file
+        {"sentiment_method": "finetuned"},
+        {"sentiment_method": "finetuned", "sentiment_training_file": "/data/x.jsonl", "sentiment_finetune_epochs": 0},
         {"sentiment_training_file": "/data/x.jsonl"},
         {"sentiment_method": "ratings", "sentiment_ratings_max_per_class": 1},
         {"sentiment_head_c": 0},

@@ -59,3 +59,28 @@ def test_a_trained_head_scores_the_dataset_and_a_broken_file_fails_with_2005(db,
     assert failed.status == DatasetStatus.FAILED and failed.error_code == ErrorCode.SENTIMENT_MODEL_FAILED
     assert "labelled.jsonl:1" in failed.error_message
     assert dataset_row(ds, bad)["error_code"] == ErrorCode.SENTIMENT_MODEL_FAILED
+
+
+def test_a_finetuned_encoder_scores_the_dataset_and_a_rerun_reuses_it(db, market_ids, spark, tmp_path, monkeypatch):
+    monkeypatch.setenv("TP_MODEL_CACHE", str(tmp_path / "models"))
+    ds = db["ds_analyzer"]
+    examples = tmp_path / "labelled.jsonl"
+    lines = [(t, "positive") for t in POSITIVE] + [(t, "negative") for t in NEGATIVE]
+    examples.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in lines))
+    config = FAST.replace(
+        sentiment_method="finetuned", sentiment_training_file=str(examples), sentiment_finetune_epochs=2
+    )
+    first = create_dataset(ds, {"product_ids": market_ids})
+    result = run(spark, first, config)
+    assert result.ok, result.error_message
+    assert result.sentiment_method == "finetuned" and "saved at" in result.sentiment_note
+    rows = _sentences(ds, first)
+    assert {r["sentiment"] for r in rows} >= {"positive", "negative"}
+    assert all(-1 <= r["sentiment_score"] <= 1 for r in rows)
+    assert len(list((tmp_path / "models").iterdir())) == 1
+
+    second = create_dataset(ds, {"product_ids": market_ids}, name="same file again")
+    again = run(spark, second, config)
+    assert again.ok and "reused at" in again.sentiment_note
+    scores = {r["sentiment_score"] for r in _sentences(ds, second)}
+    assert scores == {r["sentiment_score"] for r in rows}  # the same model gives the same scores

@@ -209,7 +209,7 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
             cached,
             sentiment.sentence_sentiment(
                 sentences.select(*columns),
-                config.sentiment_model_path,
+                chosen.model_path or config.sentiment_model_path,
                 config.sentiment_threshold,
                 chosen.method,
                 chosen.head,

@@ -6,6 +6,9 @@
 - ``model``: a transformers text-classification model at ``sentiment_model_path``, loaded
   once per Python worker; its ``config.id2label`` says what each class means (2-, 3- and
   5-class star models).
+- ``finetuned``: the encoder fine-tuned on a labelled file (``sentiment_finetune``), saved as
+  a transformers model, shipped to the workers with ``SparkContext.addFile`` and scored like
+  ``model``.
 - ``trained`` / ``ratings``: a ``sentiment_head.SentimentHead`` fitted on the driver (from a
   labelled file, or from the dataset's own sentences labelled by their review's stars),
   broadcast, applied to the sentence embedding + text in ``mapInPandas``.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,7 +34,7 @@ from trend.analyzer.sentiment_head import SentimentHead, vader_compound
 from trend.analyzer.vectors import as_array
 
 SENTENCE_SCHEMA = "sentence_id long, sentiment string, sentiment_score double"
-METHODS = ("vader", "model", "trained", "ratings")
+METHODS = ("vader", "model", "trained", "finetuned", "ratings")
 
 
 class LabelMappingError(ValueError):
@@ -116,10 +120,19 @@ def score_with_model(texts: list[str], model_path: str, threshold: float) -> lis
     ]
 
 
-def _model_sentiment(sentences: DataFrame, model_path: str, threshold: float) -> DataFrame:
+def _model_sentiment(sentences: DataFrame, model_path: str, threshold: float, ship: bool = False) -> DataFrame:
+    """``ship``: copy the model folder to every executor (a model fitted by this run on the driver)."""
+    shipped = None
+    if ship:
+        sentences.sparkSession.sparkContext.addFile(model_path, recursive=True)
+        shipped = Path(model_path).name
+
     def model_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark import SparkFiles
+
+        path = SparkFiles.get(shipped) if shipped else model_path
         for batch in batches:
-            scored = score_with_model(batch["text"].fillna("").tolist(), model_path, threshold)
+            scored = score_with_model(batch["text"].fillna("").tolist(), path, threshold)
             yield pd.DataFrame(
                 {
                     "sentence_id": batch["sentence_id"],
@@ -180,6 +193,10 @@ def sentence_sentiment(
         if not model_path:
             raise ValueError("sentiment_method=model needs sentiment_model_path")
         return _model_sentiment(sentences, model_path, threshold)
+    if method == "finetuned":
+        if not model_path:
+            raise ValueError("sentiment_method=finetuned needs the fine-tuned model's folder")
+        return _model_sentiment(sentences, model_path, threshold, ship=True)
     if method in ("trained", "ratings"):
         if head is None:
             raise ValueError(f"sentiment_method={method} needs a fitted head")

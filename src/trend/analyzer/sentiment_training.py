@@ -3,6 +3,9 @@
 ``trained``: the labelled JSONL file ``sentiment_training_file``, embedded with the same
 MiniLM model as the sentences. A missing or malformed file fails the run (2005).
 
+``finetuned``: the same file fine-tunes the MiniLM encoder end to end
+(``sentiment_finetune``); the run scores sentences with that model, shipped to the workers.
+
 ``ratings``: weak supervision from the dataset itself: each sentence takes its review's
 star rating as a label (>= 4 positive, <= 2 negative, 3 neutral), at most
 ``sentiment_ratings_max_per_class`` sentences per label are sampled to the driver. With
@@ -41,12 +44,15 @@ class SentimentPlan:
     method: str  # the method the run uses (vader after a fallback)
     head: SentimentHead | None = None
     note: str | None = None  # why the run fell back, or what trained the head
+    model_path: str | None = None  # finetuned: the fitted model's folder
 
 
 def plan(sentences: DataFrame, reviews: DataFrame, config: AnalyzerConfig, dataset_id: int | None = None):
     """The scorer this run uses; ``sentences`` has sentence_id, review_id, text, features."""
     if config.sentiment_method == "trained":
         return _from_file(config, dataset_id)
+    if config.sentiment_method == "finetuned":
+        return _finetuned(config, dataset_id)
     if config.sentiment_method == "ratings":
         return _from_ratings(sentences, reviews, config, dataset_id)
     return SentimentPlan(config.sentiment_method)
@@ -72,6 +78,22 @@ def _from_file(config: AnalyzerConfig, dataset_id: int | None) -> SentimentPlan:
     note = f"trained head from {path}: {head.examples}"
     log.info("sentiment: %s", note)
     return SentimentPlan("trained", head, note)
+
+
+def _finetuned(config: AnalyzerConfig, dataset_id: int | None) -> SentimentPlan:
+    from trend.analyzer.sentiment_finetune import FinetuneSettings, finetuned_model
+
+    path = config.sentiment_training_file
+    try:
+        examples = read_training_file(str(path))
+        settings = FinetuneSettings(epochs=config.sentiment_finetune_epochs, seed=config.seed)
+        folder, cached = finetuned_model(examples, f"file {path}", settings)
+    except TrainingDataError as exc:
+        raise AnalysisError(ErrorCode.SENTIMENT_MODEL_FAILED, str(exc), dataset_id) from None
+    note = f"encoder fine-tuned on {path} ({len(examples)} examples, {settings.epochs} epochs)"
+    note += f", {'reused' if cached else 'saved'} at {folder}"
+    log.info("sentiment: %s", note)
+    return SentimentPlan("finetuned", None, note, str(folder))
 
 
 def _from_ratings(sentences: DataFrame, reviews: DataFrame, config: AnalyzerConfig, dataset_id) -> SentimentPlan:

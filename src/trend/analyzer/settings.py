@@ -38,9 +38,10 @@ class AnalyzerConfig:
     lsh_hash_tables: int = 32  # sign-random-projection tables (a pair is a candidate if it shares any)
     lsh_bits_per_table: int = 0  # bits of each table's signature; 0: round(log2(products)) - 5, in [4, 24]
     # sentiment (docs/analyzer.md, "Sentiment")
-    sentiment_method: str = "vader"  # vader | model | trained | ratings
+    sentiment_method: str = "vader"  # vader | model | trained | finetuned | ratings
     sentiment_model_path: str | None = None  # transformers model folder (sentiment_method=model)
-    sentiment_training_file: str | None = None  # JSONL {"text", "label"} lines (sentiment_method=trained)
+    sentiment_training_file: str | None = None  # JSONL {"text", "label"} lines (trained, finetuned)
+    sentiment_finetune_epochs: int = 3  # sentiment_method=finetuned: passes over the labelled file
     sentiment_ratings_min_reviews: int = 30  # fewer rated reviews: ratings falls back to vader (recorded)
     sentiment_ratings_max_per_class: int = 5000  # star-labelled sentences per label sampled to the driver
     sentiment_head_c: float = 4.0  # inverse regularisation of the trained head (chosen by 5-fold CV on TRAIN)
@@ -105,13 +106,17 @@ class AnalyzerConfig:
                 check_identifier(getattr(self, key), key)
 
     def _validate_sentiment(self) -> None:
-        methods = ("vader", "model", "trained", "ratings")
+        methods = ("vader", "model", "trained", "finetuned", "ratings")
         if self.sentiment_method not in methods:
             raise ConfigError(f"sentiment_method must be one of {', '.join(methods)}")
         if (self.sentiment_method == "model") != bool(self.sentiment_model_path):
             raise ConfigError("sentiment_model_path goes with sentiment_method=model, and only with it")
-        if (self.sentiment_method == "trained") != bool(self.sentiment_training_file):
-            raise ConfigError("sentiment_training_file goes with sentiment_method=trained, and only with it")
+        if (self.sentiment_method in ("trained", "finetuned")) != bool(self.sentiment_training_file):
+            raise ConfigError(
+                "sentiment_training_file goes with sentiment_method=trained or finetuned, and only with them"
+            )
+        if not 1 <= self.sentiment_finetune_epochs <= 20:
+            raise ConfigError("sentiment_finetune_epochs must be within 1..20")
         if self.sentiment_ratings_min_reviews < 1 or self.sentiment_ratings_max_per_class < 5:
             raise ConfigError("need sentiment_ratings_min_reviews >= 1 and sentiment_ratings_max_per_class >= 5")
         if self.sentiment_head_c <= 0:

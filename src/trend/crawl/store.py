@@ -106,10 +106,7 @@ def store_reviews(
         cur.executemany(
             """INSERT INTO reviews (product_id, mall_id, mall_review_id, title, content, rating, lang)
                VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-            [
-                (product_id, r.mall_id, r.mall_review_id, r.title, r.content, r.rating, r.lang)
-                for r in fresh
-            ],
+            [(product_id, r.mall_id, r.mall_review_id, r.title, r.content, r.rating, r.lang) for r in fresh],
         )
         cur.execute("SELECT id, mall_id, mall_review_id FROM reviews WHERE product_id = %s", (product_id,))
         ids = {(int(row["mall_id"]), row["mall_review_id"]): int(row["id"]) for row in cur.fetchall()}
