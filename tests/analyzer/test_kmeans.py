@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyspark.ml.functions import array_to_vector
+from pyspark.sql import functions as F
 from sklearn.metrics import adjusted_rand_score
 
 from trend.analyzer import clustering, similarity
@@ -41,6 +42,24 @@ def test_float32_arrays_and_ml_vectors_give_the_same_clusters(spark):
         found[name] = [r["cluster_id"] for r in rows], [r["is_noise"] for r in rows], choice.k
     assert found["arrays"] == found["vectors"]
     assert adjusted_rand_score(truth, found["arrays"][0]) > 0.95
+
+
+def test_lloyd_passes_in_spark_are_scikit_learns_and_stop_when_they_stop_paying(spark):
+    from sklearn.cluster import KMeans
+
+    x, _ = _planted(np.random.default_rng(2), k=6, per=150, spread=0.35)
+    data = x.astype(np.float64)
+    start = data[np.random.default_rng(3).choice(len(x), 10, replace=False)]
+    vectors = _frame(spark, x).select("sentence_id", F.col("features").alias("vec"))
+    centers, sizes, iterations = clustering.fit_centroids(vectors, start, AnalyzerConfig(kmeans_max_iter=50))
+    assert 1 < iterations < 50
+    local = KMeans(10, init=start, n_init=1, max_iter=iterations, tol=0).fit(data)  # the same passes
+    np.testing.assert_allclose(centers, local.cluster_centers_, atol=1e-6)
+    assert sizes.sum() == len(x)
+    _, _, inertia = clustering.lloyd_step(vectors, local.cluster_centers_)
+    assert inertia == pytest.approx(local.inertia_, rel=1e-6)
+    _, _, exact = clustering.fit_centroids(vectors, start, AnalyzerConfig(kmeans_max_iter=50, kmeans_tol=0))
+    assert exact > iterations  # tol 0: until nothing moves or the pass limit
 
 
 def test_prefiltered_sample_is_the_sorted_hash_sample(spark):

@@ -179,6 +179,31 @@ def test_class_tfidf_names_each_cluster_by_its_own_words(spark):
     )
 
 
+def test_keywords_of_a_large_cluster_come_from_a_capped_sample_with_the_same_top_terms(spark):
+    rng = np.random.default_rng(8)
+    words = {0: ["battery", "charge", "hours"], 1: ["screen", "bright", "pixels"]}
+    filler = ["delivery", "box", "colour", "weight", "price", "cable"]
+    rows = []
+    for i in range(3000):
+        cluster = 0 if i < 2400 else 1
+        own = rng.choice(words[cluster], p=[0.6, 0.3, 0.1])  # clear ranks: a sample keeps them
+        rows.append((i, f"{own} {rng.choice(filler)}.", cluster, False, 0.0))
+    frame = spark.createDataFrame(
+        rows, "sentence_id long, text string, cluster_id int, is_noise boolean, distance double"
+    )
+
+    def top(**cap):
+        found = keywords.class_tfidf(frame, top_n=2, **cap).orderBy("cluster_id", "rank").collect()
+        return [(r["cluster_id"], r["term"]) for r in found], [r["weight"] for r in found]
+
+    sizes = {0: 2400, 1: 600}
+    (capped, capped_weights), (full, full_weights) = top(sizes=sizes, per_cluster_cap=500), top()
+    assert capped == full  # about 500 of 2,400 and of 600 sentences read: the same top terms
+    assert capped_weights != full_weights  # from other counts
+    sampled = frame.where(F.pmod(F.xxhash64("sentence_id", F.lit(42)), F.lit(1 << 20)) / (1 << 20) < 500 / 2400)
+    assert 400 < sampled.where("cluster_id = 0").count() < 600
+
+
 def test_topic_terms_are_unigrams_and_bigrams_without_stop_words(spark):
     frame = spark.createDataFrame(
         [("The battery life is really great, and I love the screen!",), ("Ok",)], "text string"

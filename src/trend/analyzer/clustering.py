@@ -6,8 +6,9 @@ by cosine similarity. The steps, none of which brings all vectors to the driver:
 1. k0 = round(sqrt(n / 2)), within [k_min, k_max] and at most n / min_cluster_size;
 2. initial centroids: scikit-learn K-means on a bounded, deterministic sample (at most
    ``k_sample_size`` rows chosen by a hash of sentence_id and the seed, sorted by sentence_id);
-3. Lloyd iterations over all sentences in Spark (per-partition numpy sums, reduced on the driver:
-   k × dim numbers per partition, never the vectors);
+3. Lloyd iterations over all sentences in Spark (per-partition numpy sums over Arrow batches,
+   reduced on the driver: k × dim numbers per partition, never the vectors), until a pass lowers
+   the within-cluster sum of squares by less than ``kmeans_tol`` of it;
 4. centroids closer than ``merge_threshold`` (cosine, average linkage) merge; clusters with fewer
    than ``min_cluster_size`` sentences are dissolved; every sentence joins its nearest remaining centroid;
 5. cluster ids: clusters matching a previous run's centroid (cosine ≥ ``match_threshold``, one-to-one
@@ -25,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType, DoubleType, IntegerType, StructField, StructType
@@ -95,8 +96,12 @@ _SUMS = StructType(
     [
         StructField("cluster", IntegerType()),
         StructField("count", DoubleType()),
+        StructField("squares", DoubleType()),
         StructField("sums", BinaryType()),
     ]
+)
+_SUMS_ARROW = pa.schema(
+    [("cluster", pa.int32()), ("count", pa.float64()), ("squares", pa.float64()), ("sums", pa.binary())]
 )
 
 
@@ -105,43 +110,75 @@ def _nearest(matrix: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return np.argmax(matrix @ centers.T - 0.5 * np.einsum("ij,ij->i", centers, centers), axis=1)
 
 
-def lloyd_step(vectors: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One K-means pass over all sentences: (sum of vectors, count) per centre, reduced on the driver."""
-    k, dim = centers.shape
+def arrow_matrix(values) -> np.ndarray:
+    """A pyarrow list<float> array (one vector per row, equal lengths) as an (n, dim) float64 matrix.
 
-    def partial(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        sums, counts = np.zeros((k, dim)), np.zeros(k)
+    Reads Arrow's flat value buffer directly: no per-row numpy objects (pandas' conversion makes one per row).
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros((0, 0))
+    flat = values.flatten().to_numpy(zero_copy_only=False)
+    return flat.reshape(n, -1).astype(np.float64)
+
+
+def lloyd_step(vectors: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """One K-means pass over all sentences: (sum of vectors, count) per centre and the pass's
+    within-cluster sum of squared distances, reduced on the driver."""
+    k, dim = centers.shape
+    half_norms = 0.5 * np.einsum("ij,ij->i", centers, centers)
+
+    def partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        sums, counts, squares = np.zeros((k, dim)), np.zeros(k), np.zeros(k)
         for batch in batches:
-            if batch.empty:
+            if batch.num_rows == 0:
                 continue
-            matrix = np.stack(batch["vec"].to_numpy()).astype(np.float64)
-            nearest = _nearest(matrix, centers)
+            matrix = arrow_matrix(batch.column("vec"))
+            scores = matrix @ centers.T - half_norms
+            nearest = np.argmax(scores, axis=1)
             onehot = np.zeros((k, len(nearest)))
             onehot[nearest, np.arange(len(nearest))] = 1.0
             sums += onehot @ matrix
             counts += np.bincount(nearest, minlength=k)
+            # |x - c|² = |x|² - 2 (x·c - |c|²/2)
+            distances = np.einsum("ij,ij->i", matrix, matrix) - 2 * scores[np.arange(len(nearest)), nearest]
+            squares += np.bincount(nearest, weights=distances, minlength=k)
         used = np.flatnonzero(counts)
-        yield pd.DataFrame({"cluster": used, "count": counts[used], "sums": [sums[i].tobytes() for i in used]})
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array(used, pa.int32()),
+                pa.array(counts[used], pa.float64()),
+                pa.array(squares[used], pa.float64()),
+                pa.array([sums[i].tobytes() for i in used], pa.binary()),
+            ],
+            schema=_SUMS_ARROW,
+        )
 
-    totals, counts = np.zeros((k, dim)), np.zeros(k)
-    for row in vectors.mapInPandas(partial, _SUMS).collect():  # ≤ k rows per partition
+    totals, counts, inertia = np.zeros((k, dim)), np.zeros(k), 0.0
+    for row in vectors.select("vec").mapInArrow(partial, _SUMS).collect():  # ≤ k rows per partition
         totals[row["cluster"]] += np.frombuffer(row["sums"], dtype=np.float64)
         counts[row["cluster"]] += row["count"]
-    return totals, counts
+        inertia += row["squares"]
+    return totals, counts, inertia
 
 
 def fit_centroids(vectors: DataFrame, start: np.ndarray, config: AnalyzerConfig) -> tuple[np.ndarray, np.ndarray, int]:
-    """Lloyd iterations from ``start`` until the centres move less than 1e-4; (centres, sizes, iterations)."""
+    """Lloyd iterations from ``start``; (centres, sizes, iterations).
+
+    Stops when a pass lowers the within-cluster sum of squares by less than ``kmeans_tol`` of it
+    (the centres only creep by then: over-clustered centroids that the merge joins anyway), or
+    after ``kmeans_max_iter`` passes.
+    """
     centers = start.copy()
     counts = np.zeros(len(centers))
+    previous = math.inf
     iterations = 0
     for iterations in range(1, max(1, config.kmeans_max_iter) + 1):
-        totals, counts = lloyd_step(vectors, centers)
-        moved = np.where(counts[:, None] > 0, totals / np.maximum(counts, 1)[:, None], centers)
-        shift = float(np.max(np.linalg.norm(moved - centers, axis=1)))
-        centers = moved
-        if shift < 1e-4:
+        totals, counts, inertia = lloyd_step(vectors, centers)
+        centers = np.where(counts[:, None] > 0, totals / np.maximum(counts, 1)[:, None], centers)
+        if previous - inertia <= config.kmeans_tol * inertia:
             break
+        previous = inertia
     return centers, counts, iterations
 
 
@@ -203,15 +240,21 @@ def assign(features: DataFrame, centers: np.ndarray, ids: list[int]) -> DataFram
     """Adds ``cluster_id`` (nearest centre's id) and ``distance`` (Euclidean, to that centre)."""
     id_array = np.asarray(ids, dtype=np.int64)
 
-    @F.pandas_udf("struct<cluster_id:int,distance:double>")  # type: ignore[call-overload]  # stubs lack the form
-    def nearest(vectors: pd.Series) -> pd.DataFrame:
-        matrix = np.stack(vectors.to_numpy()).astype(np.float64)
+    def nearest(vectors: pa.Array) -> pa.Array:
+        matrix = arrow_matrix(vectors)
+        if len(matrix) == 0:
+            return pa.StructArray.from_arrays(
+                [pa.array([], pa.int32()), pa.array([], pa.float64())], names=["cluster_id", "distance"]
+            )
         index = _nearest(matrix, centers)
         distance = np.linalg.norm(matrix - centers[index], axis=1)
-        return pd.DataFrame({"cluster_id": id_array[index].astype(np.int32), "distance": distance})
+        return pa.StructArray.from_arrays(
+            [pa.array(id_array[index].astype(np.int32)), pa.array(distance)], names=["cluster_id", "distance"]
+        )
 
+    nearest_udf = F.arrow_udf(nearest, "struct<cluster_id:int,distance:double>")  # type: ignore[call-overload]
     return (
-        features.withColumn("_nearest", nearest(vector_columns.as_array(features, "features")))
+        features.withColumn("_nearest", nearest_udf(vector_columns.as_array(features, "features")))
         .withColumn("cluster_id", F.col("_nearest.cluster_id"))
         .withColumn("distance", F.col("_nearest.distance"))
         .drop("_nearest")

@@ -71,6 +71,7 @@ class RunResult:
     sentences: int = 0
     k: int | None = None  # viewpoints after merging
     k0: int | None = None  # K-means clusters before merging
+    lloyd_passes: int = 0  # K-means passes over all sentences
     kept_cluster_ids: list[int] = field(default_factory=list)  # ids matched to the previous run's centroids
     label_fallback: str | None = None  # why the LLM labeller fell back to offline labels, if it did
     similarity_method: str | None = None
@@ -195,6 +196,7 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
         clustered = _keep(cached, clustered.drop("features"))  # the vectors stay cached once, in `sentences`
         clustered.count()
         result.k, result.k0, result.kept_cluster_ids = choice.k, choice.k0, sorted(choice.matched)
+        result.lloyd_passes = choice.iterations
         coords = _keep(cached, projection.project_2d(sentences))  # the report's 2-D map
         coords.count()
 
@@ -253,7 +255,13 @@ def _label_clusters(spark, dataset_id, clustered, centroids, config, result, lab
         .collect()
     }
     terms: dict[int, list[str]] = {}
-    for r in keywords.class_tfidf(clustered).orderBy("cluster_id", "rank").collect():
+    tfidf = keywords.class_tfidf(
+        clustered,
+        sizes={c: int(v[0]) for c, v in sizes.items()},
+        per_cluster_cap=config.label_sample_size,
+        seed=config.seed,
+    )
+    for r in tfidf.orderBy("cluster_id", "rank").collect():
         terms.setdefault(r["cluster_id"], []).append(r["term"])
     reps: dict[int, list[str]] = {}
     for r in keywords.representatives(clustered, config.llm_representatives).orderBy("cluster_id", "rank").collect():

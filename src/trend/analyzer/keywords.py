@@ -40,9 +40,9 @@ def terms(text_column: str = "text"):
 
     A bigram joins two adjacent words that are both kept ("battery life", "customer service").
     """
-    stop = F.array(*[F.lit(w) for w in sorted(STOPWORDS)])
+    stop = sorted(STOPWORDS)  # IN over > 10 literals is a hash-set lookup (InSet), an array would be a scan
     tokens = F.split(F.lower(F.col(text_column)), r"[^\p{L}\p{N}']+")
-    kept = F.filter(tokens, lambda w: (F.length(w) > 2) & ~F.array_contains(stop, w))
+    kept = F.filter(tokens, lambda w: (F.length(w) > 2) & ~w.isin(*stop))
     pairs = F.when(
         F.size(tokens) > 1,
         F.transform(F.sequence(F.lit(0), F.size(tokens) - 2), lambda i: F.array(tokens[i], tokens[i + 1])),
@@ -50,35 +50,47 @@ def terms(text_column: str = "text"):
     bigrams = F.transform(
         F.filter(
             pairs,
-            lambda p: (
-                (F.length(p[0]) > 2)
-                & (F.length(p[1]) > 2)
-                & ~F.array_contains(stop, p[0])
-                & ~F.array_contains(stop, p[1])
-            ),
+            lambda p: (F.length(p[0]) > 2) & (F.length(p[1]) > 2) & ~p[0].isin(*stop) & ~p[1].isin(*stop),
         ),
         lambda p: F.concat_ws(" ", p),
     )
     return F.concat(kept, bigrams)
 
 
-def class_tfidf(clustered: DataFrame, top_n: int = 8) -> DataFrame:
+def class_tfidf(
+    clustered: DataFrame, top_n: int = 8, sizes: dict[int, int] | None = None, per_cluster_cap: int = 0, seed: int = 42
+) -> DataFrame:
     """(cluster_id, term, weight, rank) for non-noise sentences; terms are unigrams and bigrams.
 
     weight(t, c) = tf(t, c) / |c| · log(1 + A / f(t)), A = mean terms per cluster,
     f(t) = occurrences of t in all clusters (BERTopic's c-TF-IDF). Ties rank alphabetically.
+    With ``sizes`` (non-noise sentences per cluster) and ``per_cluster_cap``, a cluster larger than
+    the cap counts the words of about ``per_cluster_cap`` of its sentences, picked by
+    hash(sentence_id, seed): the top terms of thousands of sentences are those of all of them.
     """
-    words = clustered.where(~F.col("is_noise")).select("cluster_id", F.explode(terms()).alias("term"))
-    tf = words.groupBy("cluster_id", "term").count()
+    kept = clustered.where(~F.col("is_noise"))
+    large = {c: per_cluster_cap / n for c, n in (sizes or {}).items() if per_cluster_cap and n > per_cluster_cap}
+    if large:
+        share = F.coalesce(
+            F.element_at(
+                F.create_map(*[F.lit(v) for c, f in sorted(large.items()) for v in (c, f)]), F.col("cluster_id")
+            ),
+            F.lit(1.0),
+        )
+        bucket = F.pmod(F.xxhash64("sentence_id", F.lit(seed)), F.lit(1 << 20)) / F.lit(float(1 << 20))
+        kept = kept.where(bucket < share)
+    words = kept.select("cluster_id", F.explode(terms()).alias("term"))
+    # counted once (cluster × distinct terms rows, small): the three uses below would each re-read the text
+    tf = words.groupBy("cluster_id", "term").count().localCheckpoint()
     per_cluster = tf.groupBy("cluster_id").agg(F.sum("count").alias("cluster_words"))
     per_term = tf.groupBy("term").agg(F.sum("count").alias("term_total"))
-    row = per_cluster.agg(F.avg("cluster_words")).first()
-    average = (row[0] if row is not None else None) or 1.0
+    average = per_cluster.agg(F.avg("cluster_words").alias("average"))  # one row, joined: no extra job
     weighted = (
         tf.join(per_cluster, "cluster_id")
         .join(per_term, "term")
+        .crossJoin(F.broadcast(average))
         .withColumn(
-            "weight", F.col("count") / F.col("cluster_words") * F.log(1 + F.lit(float(average)) / F.col("term_total"))
+            "weight", F.col("count") / F.col("cluster_words") * F.log(1 + F.col("average") / F.col("term_total"))
         )
     )
     order = Window.partitionBy("cluster_id").orderBy(F.desc("weight"), F.asc("term"))

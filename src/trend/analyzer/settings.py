@@ -25,6 +25,8 @@ class AnalyzerConfig:
     k_sample_size: int = 10000  # rows on the driver for the initial centroids (deterministic hash sample)
     min_cluster_size: int = 5  # smaller clusters dissolve into their nearest neighbours
     kmeans_max_iter: int = 30
+    kmeans_tol: float = 1e-4  # Lloyd passes stop when one lowers the within-cluster sum of squares by less
+    label_sample_size: int = 2000  # c-TF-IDF keywords from about this many sentences of a larger cluster (0 = all)
     kmeans_restarts: int = 3  # initial centroids: best of n scikit-learn K-means runs on the sample
     merge_threshold: float = 0.75  # centroids with cosine >= this merge (average linkage); 1 = no merging
     match_threshold: float = 0.9  # a new centroid keeps the id of a previous one at cosine >= this
@@ -92,6 +94,8 @@ class AnalyzerConfig:
             raise ConfigError("need 1 <= k_min <= k_max")
         if not 0 < self.merge_threshold <= 1 or not 0 < self.match_threshold <= 1:
             raise ConfigError("merge_threshold and match_threshold must be within (0, 1]")
+        if self.kmeans_max_iter < 1 or self.kmeans_tol < 0 or self.label_sample_size < 0:
+            raise ConfigError("need kmeans_max_iter >= 1, kmeans_tol >= 0 and label_sample_size >= 0")
         if self.k_sample_size < self.k_max:
             raise ConfigError("k_sample_size must be at least k_max")
         if self.similarity_method not in ("auto", "exact", "lsh"):

@@ -79,8 +79,9 @@ def load(size: int):
     return market, sorted(set(stats.product_ids))
 
 
-def single_node(product_ids: list[int], config) -> dict[str, float]:
-    """The same analysis with numpy / scikit-learn in one process (same k0, sample and merge); seconds per stage."""
+def single_node(product_ids: list[int], config, passes: int) -> dict[str, float]:
+    """The same analysis with numpy / scikit-learn in one process (same k0, sample, Lloyd passes and merge);
+    seconds per stage."""
     from scipy import sparse
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
@@ -130,7 +131,7 @@ def single_node(product_ids: list[int], config) -> dict[str, float]:
     sample = x[rng.permutation(len(x))[: config.k_sample_size]]
     k0 = clustering.initial_k(len(x), config)
     start = KMeans(k0, n_init=config.kmeans_restarts, max_iter=config.kmeans_max_iter, random_state=config.seed)
-    model = KMeans(k0, init=start.fit(sample).cluster_centers_, n_init=1, max_iter=config.kmeans_max_iter).fit(x)
+    model = KMeans(k0, init=start.fit(sample).cluster_centers_, n_init=1, max_iter=max(1, passes), tol=0).fit(x)
     centers = clustering.merge_centroids(model.cluster_centers_, np.bincount(model.labels_, minlength=k0), config)
     labels = np.argmax(x @ centers.T - 0.5 * np.sum(centers**2, axis=1), axis=1)
     best_k = len(centers)
@@ -187,19 +188,20 @@ def bench_one(size: int) -> None:
     quality = _quality(size, market, dataset_id)
     del market  # the single-node run gets the memory
     with common.PeakMemory() as local_memory:
-        local = single_node(product_ids, config)
+        local = single_node(product_ids, config, result.lloyd_passes)
     analysis = ("extract", "similarity", "clustering", "labelling", "sentiment")
     spark_analysis = sum(result.timings[s] for s in analysis)
     local_total = sum(local.values())
     print(
         f"[{size}] spark local[2] job wall {wall:.1f} s for {result.sentences} sentences "
-        f"({wall / result.sentences * 1e6:.0f} µs per sentence), k={result.k}; stages (s): {result.timings}",
+        f"({wall / result.sentences * 1e6:.0f} µs per sentence), k0={result.k0} → k={result.k} after "
+        f"{result.lloyd_passes} Lloyd passes; stages (s): {result.timings}",
         flush=True,
     )
     print(f"[{size}] spark memory: {spark_memory.line()}")
     print(
-        f"[{size}] single-node scikit-learn, same analysis (k0, merge): {local_total:.1f} s; stages (s): {local}; "
-        f"peak {local_memory.peaks['python_driver']:.2f} GiB"
+        f"[{size}] single-node scikit-learn, same analysis (k0, passes, merge): {local_total:.1f} s; "
+        f"stages (s): {local}; peak {local_memory.peaks['python_driver']:.2f} GiB"
     )
     print(
         f"[{size}] analysis stages spark/single-node: {spark_analysis:.1f} s / {local_total:.1f} s = "
