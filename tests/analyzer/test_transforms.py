@@ -7,7 +7,7 @@ import pytest
 from pyspark.ml.functions import array_to_vector
 from pyspark.sql import functions as F
 
-from trend.analyzer import clustering, keywords, similarity
+from trend.analyzer import clustering, extract, keywords, similarity
 from trend.analyzer.errors import AnalysisError
 from trend.analyzer.labelling import ClusterSummary, TfidfLabeller, distinct_names
 from trend.analyzer.lifecycle import parse_product_ids
@@ -32,6 +32,26 @@ def _features_frame(spark, vectors, texts=None):
     data = [(i, [float(x) for x in v], (texts or [""] * len(vectors))[i]) for i, v in enumerate(vectors)]
     frame = spark.createDataFrame(data, "sentence_id long, vec array<double>, text string")
     return frame.select("sentence_id", "text", array_to_vector("vec").alias("features"))
+
+
+def test_embedding_blobs_decode_to_unit_float32_arrays_and_a_wrong_length_fails(spark):
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(50, 8)).astype("<f4")
+    vectors[7] = 0  # a zero vector stays zero instead of dividing by zero
+    rows = [(i, bytearray(v.tobytes())) for i, v in enumerate(vectors)]
+    frame = spark.createDataFrame(rows, "sentence_id int, embedding binary").repartition(3)
+    decoded = {r["sentence_id"]: r["features"] for r in extract.decode_embeddings(frame, 8).collect()}
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1, keepdims=True)
+    expected = vectors / np.where(norms == 0, 1, norms)
+    assert np.allclose(np.array([decoded[i] for i in range(50)]), expected, atol=1e-6)
+    assert decoded[7] == [0.0] * 8
+
+    short = spark.createDataFrame(
+        [(1, bytearray(vectors[0].tobytes())), (2, bytearray(vectors[1, :5].tobytes()))],
+        "sentence_id int, embedding binary",
+    )
+    with pytest.raises(Exception, match="embedding has 5 values, expected 8"):
+        extract.decode_embeddings(short, 8).collect()
 
 
 def test_initial_k_grows_with_the_data_within_its_bounds():
