@@ -110,18 +110,6 @@ def _nearest(matrix: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return np.argmax(matrix @ centers.T - 0.5 * np.einsum("ij,ij->i", centers, centers), axis=1)
 
 
-def arrow_matrix(values) -> np.ndarray:
-    """A pyarrow list<float> array (one vector per row, equal lengths) as an (n, dim) float64 matrix.
-
-    Reads Arrow's flat value buffer directly: no per-row numpy objects (pandas' conversion makes one per row).
-    """
-    n = len(values)
-    if n == 0:
-        return np.zeros((0, 0))
-    flat = values.flatten().to_numpy(zero_copy_only=False)
-    return flat.reshape(n, -1).astype(np.float64)
-
-
 def lloyd_step(vectors: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """One K-means pass over all sentences: (sum of vectors, count) per centre and the pass's
     within-cluster sum of squared distances, reduced on the driver."""
@@ -133,7 +121,7 @@ def lloyd_step(vectors: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            matrix = arrow_matrix(batch.column("vec"))
+            matrix = vector_columns.arrow_matrix(batch.column("vec"))
             scores = matrix @ centers.T - half_norms
             nearest = np.argmax(scores, axis=1)
             onehot = np.zeros((k, len(nearest)))
@@ -241,7 +229,7 @@ def assign(features: DataFrame, centers: np.ndarray, ids: list[int]) -> DataFram
     id_array = np.asarray(ids, dtype=np.int64)
 
     def nearest(vectors: pa.Array) -> pa.Array:
-        matrix = arrow_matrix(vectors)
+        matrix = vector_columns.arrow_matrix(vectors)
         if len(matrix) == 0:
             return pa.StructArray.from_arrays(
                 [pa.array([], pa.int32()), pa.array([], pa.float64())], names=["cluster_id", "distance"]
@@ -262,20 +250,27 @@ def assign(features: DataFrame, centers: np.ndarray, ids: list[int]) -> DataFram
 
 
 def flag_noise(assigned: DataFrame, noise_z: float) -> DataFrame:
-    """is_noise when the distance is above median + z·1.4826·MAD of its cluster (robust z-score)."""
-    stats = assigned.groupBy("cluster_id").agg(F.percentile_approx("distance", 0.5).alias("median_distance"))
-    with_median = assigned.join(F.broadcast(stats), "cluster_id")
+    """is_noise when the distance is above median + z·1.4826·MAD of its cluster (robust z-score).
+
+    The distances are computed once (checkpointed, two numbers per sentence) for both percentile
+    passes; the k thresholds come back to the driver and are applied as a literal map, so the
+    assignment UDF runs once more only where the caller materialises the result.
+    """
+    distances = assigned.select("cluster_id", "distance").localCheckpoint()
+    stats = distances.groupBy("cluster_id").agg(F.percentile_approx("distance", 0.5).alias("median_distance"))
+    with_median = distances.join(F.broadcast(stats), "cluster_id")
     mad = with_median.groupBy("cluster_id").agg(
-        F.percentile_approx(F.abs(F.col("distance") - F.col("median_distance")), 0.5).alias("mad")
+        F.first("median_distance").alias("median_distance"),
+        F.percentile_approx(F.abs(F.col("distance") - F.col("median_distance")), 0.5).alias("mad"),
     )
-    return (
-        with_median.join(F.broadcast(mad), "cluster_id")
-        .withColumn(
-            "noise_threshold", F.col("median_distance") + F.lit(noise_z * 1.4826) * F.greatest("mad", F.lit(1e-6))
-        )
-        .withColumn("is_noise", F.col("distance") > F.col("noise_threshold"))
-        .drop("median_distance", "mad", "noise_threshold")
-    )
+    thresholds = {
+        int(r["cluster_id"]): float(r["median_distance"]) + noise_z * 1.4826 * max(float(r["mad"]), 1e-6)
+        for r in mad.collect()
+    }
+    if not thresholds:
+        return assigned.withColumn("is_noise", F.lit(False))
+    lookup = F.create_map(*[F.lit(x) for pair in sorted(thresholds.items()) for x in pair])
+    return assigned.withColumn("is_noise", F.col("distance") > lookup[F.col("cluster_id")])
 
 
 def cluster_sentences(

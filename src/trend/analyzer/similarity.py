@@ -18,9 +18,9 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pyspark.ml.feature import IDF, HashingTF, RegexTokenizer
 from pyspark.ml.functions import vector_to_array
-from pyspark.ml.stat import Summarizer
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType
@@ -32,32 +32,65 @@ TEXT_FEATURES = 256
 PAIR_SCHEMA = "product_id long, similar_product_id long, score double"
 
 
+def review_sums(sentences: DataFrame) -> DataFrame:
+    """(product_id, review_sums: array<binary>): each partition's float64 sum of a product's sentence vectors.
+
+    One Arrow pass over the cached float32 arrays (numpy sums per product and batch); only
+    products × partitions vectors leave the workers. The mean's direction is the sum's.
+    """
+
+    def partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        totals: dict[int, np.ndarray] = {}
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            ids = batch.column("product_id").to_numpy(zero_copy_only=False)
+            matrix = vectors.arrow_matrix(batch.column("vec"))
+            keys, inverse = np.unique(ids, return_inverse=True)
+            order = np.argsort(inverse, kind="stable")
+            starts = np.searchsorted(inverse[order], np.arange(len(keys)))
+            for key, total in zip(keys.tolist(), np.add.reduceat(matrix[order], starts, axis=0), strict=True):
+                totals[key] = totals[key] + total if key in totals else total
+        if totals:
+            keys = sorted(totals)
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(keys, pa.int64()), pa.array([totals[k].tobytes() for k in keys], pa.binary())],
+                names=["product_id", "sums"],
+            )
+
+    frame = sentences.select(F.col("product_id").cast("long"), vectors.as_array(sentences, "features").alias("vec"))
+    return (
+        frame.mapInArrow(partial, "product_id long, sums binary")
+        .groupBy("product_id")
+        .agg(F.collect_list("sums").alias("review_sums"))
+    )
+
+
 def product_vectors(sentences: DataFrame, products: DataFrame, text_weight: float) -> DataFrame:
     """(product_id, vector: array<double>) unit vectors; see the module doc."""
-    review_part = sentences.groupBy("product_id").agg(
-        Summarizer.mean(vectors.as_vector(sentences, "features")).alias("review_vec")
-    )
     text = products.select("product_id", F.concat_ws(" ", "name", F.coalesce("description", F.lit(""))).alias("text"))
     tokens = RegexTokenizer(inputCol="text", outputCol="tokens", pattern="[^a-z0-9]+").transform(text)
     tf = HashingTF(inputCol="tokens", outputCol="tf", numFeatures=TEXT_FEATURES).transform(tokens)
     tfidf = IDF(inputCol="tf", outputCol="text_vec").fit(tf).transform(tf)
-    joined = review_part.join(tfidf.select("product_id", "text_vec"), "product_id")
+    joined = review_sums(sentences).join(
+        tfidf.select(F.col("product_id").cast("long").alias("product_id"), "text_vec"), "product_id"
+    )
     w_review, w_text = float(np.sqrt(1 - text_weight)), float(np.sqrt(text_weight))
 
     @F.pandas_udf(ArrayType(DoubleType()))  # type: ignore[call-overload]  # stubs lack the type-hinted form
-    def combine(review: pd.Series, text_vec: pd.Series) -> pd.Series:
+    def combine(partials: pd.Series, text_vec: pd.Series) -> pd.Series:
         out = []
-        for r, t in zip(review, text_vec):
-            r, t = np.asarray(r, dtype=np.float64), np.asarray(t, dtype=np.float64)
+        for sums, t in zip(partials, text_vec):
+            # sorted: the same partial sums add up to the same bits whatever order they were collected in
+            r = np.sum([np.frombuffer(b, dtype=np.float64) for b in sorted(sums)], axis=0)
+            t = np.asarray(t, dtype=np.float64)
             r = r / (np.linalg.norm(r) or 1.0) * w_review
             t = t / (np.linalg.norm(t) or 1.0) * w_text
             v = np.concatenate([r, t])
             out.append(v / (np.linalg.norm(v) or 1.0))
         return pd.Series(out)
 
-    return joined.select(
-        "product_id", combine(vector_to_array(F.col("review_vec")), vector_to_array(F.col("text_vec"))).alias("vector")
-    )
+    return joined.select("product_id", combine("review_sums", vector_to_array(F.col("text_vec"))).alias("vector"))
 
 
 def _top_k(pairs: DataFrame, k: int) -> DataFrame:

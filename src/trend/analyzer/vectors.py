@@ -8,6 +8,7 @@ may pass either type.
 
 from __future__ import annotations
 
+import numpy as np
 from pyspark.ml.functions import array_to_vector, vector_to_array
 from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import Column, DataFrame
@@ -30,3 +31,15 @@ def as_vector(frame: DataFrame, column: str = "features") -> Column:
     if is_vector(frame, column):
         return F.col(column)
     return array_to_vector(F.col(column))
+
+
+def arrow_matrix(values) -> np.ndarray:
+    """A pyarrow list<float> array (one vector per row, equal lengths) as an (n, dim) float64 matrix.
+
+    Reads Arrow's flat value buffer directly: no per-row numpy objects (pandas' conversion makes one per row).
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros((0, 0))
+    flat = values.flatten().to_numpy(zero_copy_only=False)
+    return flat.reshape(n, -1).astype(np.float64)
