@@ -52,9 +52,9 @@ def review_sums(sentences: DataFrame) -> DataFrame:
             for key, total in zip(keys.tolist(), np.add.reduceat(matrix[order], starts, axis=0), strict=True):
                 totals[key] = totals[key] + total if key in totals else total
         if totals:
-            keys = sorted(totals)
+            ordered = sorted(totals)
             yield pa.RecordBatch.from_arrays(
-                [pa.array(keys, pa.int64()), pa.array([totals[k].tobytes() for k in keys], pa.binary())],
+                [pa.array(ordered, pa.int64()), pa.array([totals[k].tobytes() for k in ordered], pa.binary())],
                 names=["product_id", "sums"],
             )
 
