@@ -1,18 +1,15 @@
-"""The sentence map: Spark ML PCA to 2-D equals the textbook PCA, and analyzer_batch stores it."""
+"""The sentence map: the 2-D projection equals the textbook PCA, and analyzer_batch stores it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from pyspark.ml.linalg import Vectors
 
 from tests.analyzer.conftest import create_dataset
+from trend.analyzer import projection
 from trend.analyzer.job import run
-from trend.analyzer.projection import project_2d
 from trend.analyzer.settings import AnalyzerConfig
 from trend.db import fetch_all
-
-pytestmark = pytest.mark.spark
 
 FAST = AnalyzerConfig(k_max=5, k_sample_size=400, kmeans_max_iter=10, kmeans_restarts=1)
 
@@ -30,36 +27,35 @@ def _same_up_to_sign(got: np.ndarray, expected: np.ndarray, atol: float) -> None
         np.testing.assert_allclose(got[:, j], sign * expected[:, j], atol=atol)
 
 
-def test_projection_is_the_pca_of_the_vectors(spark):
+def test_projection_is_the_pca_of_the_vectors():
     rng = np.random.default_rng(5)
     x = rng.normal(size=(300, 16)) * np.array([6.0, 3.0] + [0.3] * 14)  # two clear directions of variance
     x = x @ np.linalg.qr(rng.normal(size=(16, 16)))[0]  # rotated away from the axes
-    frame = spark.createDataFrame([(i, Vectors.dense(row)) for i, row in enumerate(x)], ["sentence_id", "features"])
-    rows = sorted(project_2d(frame).collect())
-    got = np.array([[r["map_x"], r["map_y"]] for r in rows])
+    got = projection.project(x, projection.fit_components(x))
+    assert got.dtype == np.float32 and got.shape == (300, 2)
     _same_up_to_sign(got, _numpy_pca_2d(x), atol=2e-3)
 
 
-def test_large_inputs_fit_on_a_sample_and_still_match(spark, monkeypatch):
-    from trend.analyzer import projection
-
-    monkeypatch.setattr(projection, "FIT_SAMPLE", 150)  # 600 rows: the fit sees about a quarter
+def test_a_fit_on_a_sample_maps_every_row_like_the_fit_on_all():
     rng = np.random.default_rng(6)
-    x = rng.normal(size=(600, 16)) * np.array([6.0, 3.0] + [0.3] * 14)
+    x = rng.normal(size=(2000, 16)) * np.array([6.0, 3.0] + [0.3] * 14)
     x = x @ np.linalg.qr(rng.normal(size=(16, 16)))[0]
-    frame = spark.createDataFrame([(i, Vectors.dense(row)) for i, row in enumerate(x)], ["sentence_id", "features"])
-    got = np.array([[r["map_x"], r["map_y"]] for r in sorted(projection.project_2d(frame).collect())])
+    got = projection.project(x, projection.fit_components(x[rng.permutation(2000)[:300]]))
     expected = _numpy_pca_2d(x)
-    assert len(got) == 600
     for j in range(2):
         assert abs(np.corrcoef(got[:, j], expected[:, j])[0, 1]) > 0.99
 
 
-def test_a_single_sentence_sits_at_the_origin(spark):
-    frame = spark.createDataFrame([(1, Vectors.dense([0.6, 0.8]))], ["sentence_id", "features"])
-    assert [tuple(r) for r in project_2d(frame).collect()] == [(1, 0.0, 0.0)]
+def test_the_same_sample_gives_the_same_signs_and_one_row_sits_at_the_origin():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(50, 8))
+    first = projection.fit_components(x)
+    np.testing.assert_array_equal(first, projection.fit_components(x.copy()))
+    assert (first[np.argmax(np.abs(first), axis=0), [0, 1]] > 0).all()  # largest coordinate positive
+    assert projection.project(x[:1], projection.fit_components(x[:1])).tolist() == [[0.0, 0.0]]
 
 
+@pytest.mark.spark
 @pytest.mark.slow
 def test_analysis_stores_map_coordinates_of_every_sentence(db, market_ids, spark):
     ds = db["ds_analyzer"]

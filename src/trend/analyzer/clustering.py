@@ -13,7 +13,8 @@ by cosine similarity. The steps, none of which brings all vectors to the driver:
    than ``min_cluster_size`` sentences are dissolved; every sentence joins its nearest remaining centroid;
 5. cluster ids: clusters matching a previous run's centroid (cosine ≥ ``match_threshold``, one-to-one
    by the Hungarian method) keep its id, the others get fresh ids above every previous one;
-6. noise = distance to its centroid above median + ``noise_z``·1.4826·MAD of that cluster.
+6. one more pass assigns every sentence and projects it on the sentence map (``projection``);
+   noise = distance to its centroid above median + ``noise_z``·1.4826·MAD of that cluster.
 
 Same input → same clusters: the sample, its order, the seeds and the id order are fixed.
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType, DoubleType, IntegerType, StructField, StructType
 
+from trend.analyzer import projection
 from trend.analyzer import vectors as vector_columns
 from trend.analyzer.settings import AnalyzerConfig
 
@@ -66,21 +68,29 @@ def _as_matrix(frame: DataFrame) -> DataFrame:
 
 
 def sample_vectors(features: DataFrame, config: AnalyzerConfig, n: int | None = None) -> np.ndarray:
-    """At most ``k_sample_size`` vectors, chosen by hash(sentence_id, seed) and ordered by sentence_id."""
+    """At most ``k_sample_size`` vectors, chosen by hash(sentence_id, seed) and ordered by sentence_id.
+
+    The rows with the smallest hashes; they come to the driver as one Arrow table (no Spark sort).
+    With ``n`` (the row count) well above the sample, only rows under a hash bound are sent:
+    xxhash64 is uniform over the longs, so the smallest ``k_sample_size`` hashes lie below a bound
+    that expects 1.25x the sample with near certainty (over 20 standard deviations at 10k).
+    """
     picked = _as_matrix(features).withColumn("pick", F.xxhash64("sentence_id", F.lit(config.seed)))
-    if n is not None and n > 2 * config.k_sample_size:
-        # xxhash64 is uniform over the longs: the smallest ``k_sample_size`` hashes lie below this
-        # bound with near certainty (4x the expected count); only those rows are sorted.
-        share = min(1.0, 4.0 * config.k_sample_size / n)
-        bound = int(-(2**63) + share * 2**64)
-        prefiltered = picked.where(F.col("pick") < F.lit(bound))
-        rows = prefiltered.orderBy("pick", "sentence_id").limit(config.k_sample_size).collect()
-        if len(rows) < config.k_sample_size:  # never seen; the full sort gives the same sample
-            rows = picked.orderBy("pick", "sentence_id").limit(config.k_sample_size).collect()
+    size = config.k_sample_size
+    if n is not None and n > 2 * size:
+        bound = int(-(2**63) + min(1.0, 1.25 * size / n) * 2**64)
+        table = picked.where(F.col("pick") < F.lit(bound)).toArrow()
+        if table.num_rows < size:  # never seen; all rows give the same sample
+            table = picked.toArrow()
     else:
-        rows = picked.orderBy("pick", "sentence_id").limit(config.k_sample_size).collect()
-    rows.sort(key=lambda r: r["sentence_id"])
-    return np.asarray([r["vec"] for r in rows], dtype=np.float64).reshape(len(rows), -1)
+        table = picked.toArrow()
+    ids = table.column("sentence_id").to_numpy()
+    chosen = np.lexsort((ids, table.column("pick").to_numpy()))[:size]
+    chosen = chosen[np.argsort(ids[chosen], kind="stable")]
+    matrix = vector_columns.arrow_matrix(table.column("vec").combine_chunks())
+    if len(matrix) == 0:
+        return np.zeros((0, 0))
+    return matrix[chosen]
 
 
 def _initial_centroids(sample: np.ndarray, k: int, config: AnalyzerConfig) -> np.ndarray:
@@ -224,49 +234,53 @@ def match_ids(
     return out, similarity_by_id
 
 
-def assign(features: DataFrame, centers: np.ndarray, ids: list[int]) -> DataFrame:
-    """Adds ``cluster_id`` (nearest centre's id) and ``distance`` (Euclidean, to that centre)."""
+def assign(features: DataFrame, centers: np.ndarray, ids: list[int], components: np.ndarray) -> DataFrame:
+    """Adds ``cluster_id`` (nearest centre's id), ``distance`` (Euclidean, to that centre) and the
+    sentence map's ``map_x`` / ``map_y`` (``projection.project`` on ``components``), in one Arrow pass."""
     id_array = np.asarray(ids, dtype=np.int64)
+    fields = [("cluster_id", pa.int32()), ("distance", pa.float64()), ("map_x", pa.float32()), ("map_y", pa.float32())]
 
     def nearest(vectors: pa.Array) -> pa.Array:
         matrix = vector_columns.arrow_matrix(vectors)
         if len(matrix) == 0:
-            return pa.StructArray.from_arrays(
-                [pa.array([], pa.int32()), pa.array([], pa.float64())], names=["cluster_id", "distance"]
-            )
+            return pa.StructArray.from_arrays([pa.array([], t) for _, t in fields], names=[f for f, _ in fields])
         index = _nearest(matrix, centers)
         distance = np.linalg.norm(matrix - centers[index], axis=1)
+        xy = projection.project(matrix, components)
+        columns = [id_array[index].astype(np.int32), distance, xy[:, 0], xy[:, 1]]
         return pa.StructArray.from_arrays(
-            [pa.array(id_array[index].astype(np.int32)), pa.array(distance)], names=["cluster_id", "distance"]
+            [pa.array(c, t) for c, (_, t) in zip(columns, fields, strict=True)], names=[f for f, _ in fields]
         )
 
-    nearest_udf = F.arrow_udf(nearest, "struct<cluster_id:int,distance:double>")  # type: ignore[call-overload]
+    nearest_udf = F.arrow_udf(nearest, "struct<cluster_id:int,distance:double,map_x:float,map_y:float>")  # type: ignore[call-overload]
     return (
         features.withColumn("_nearest", nearest_udf(vector_columns.as_array(features, "features")))
-        .withColumn("cluster_id", F.col("_nearest.cluster_id"))
-        .withColumn("distance", F.col("_nearest.distance"))
+        .select("*", *[F.col(f"_nearest.{f}").alias(f) for f, _ in fields])
         .drop("_nearest")
     )
 
 
-def flag_noise(assigned: DataFrame, noise_z: float) -> DataFrame:
-    """is_noise when the distance is above median + z·1.4826·MAD of its cluster (robust z-score).
+def noise_thresholds(assigned: DataFrame, noise_z: float) -> dict[int, float]:
+    """Per cluster: median + z·1.4826·MAD of the distances to its centroid (robust z-score).
 
-    The distances are computed once (checkpointed, two numbers per sentence) for both percentile
-    passes; the k thresholds come back to the driver and are applied as a literal map, so the
-    assignment UDF runs once more only where the caller materialises the result.
+    Two percentile passes over ``assigned``'s (cluster_id, distance) columns, which the caller has
+    cached: Spark SQL only, the vectors are not read again.
     """
-    distances = assigned.select("cluster_id", "distance").localCheckpoint()
+    distances = assigned.select("cluster_id", "distance")
     stats = distances.groupBy("cluster_id").agg(F.percentile_approx("distance", 0.5).alias("median_distance"))
     with_median = distances.join(F.broadcast(stats), "cluster_id")
     mad = with_median.groupBy("cluster_id").agg(
         F.first("median_distance").alias("median_distance"),
         F.percentile_approx(F.abs(F.col("distance") - F.col("median_distance")), 0.5).alias("mad"),
     )
-    thresholds = {
+    return {
         int(r["cluster_id"]): float(r["median_distance"]) + noise_z * 1.4826 * max(float(r["mad"]), 1e-6)
         for r in mad.collect()
     }
+
+
+def flag_noise(assigned: DataFrame, thresholds: dict[int, float]) -> DataFrame:
+    """is_noise when the distance is above its cluster's threshold (a literal map: no pass of its own)."""
     if not thresholds:
         return assigned.withColumn("is_noise", F.lit(False))
     lookup = F.create_map(*[F.lit(x) for pair in sorted(thresholds.items()) for x in pair])
@@ -274,9 +288,14 @@ def flag_noise(assigned: DataFrame, noise_z: float) -> DataFrame:
 
 
 def cluster_sentences(
-    features: DataFrame, n: int, config: AnalyzerConfig, previous: dict[int, np.ndarray] | None = None
+    features: DataFrame,
+    n: int,
+    config: AnalyzerConfig,
+    previous: dict[int, np.ndarray] | None = None,
+    keep: Callable[[DataFrame], DataFrame] = DataFrame.cache,
 ) -> tuple[DataFrame, KChoice]:
-    """features (sentence_id, features, ...) → + cluster_id, distance, is_noise.
+    """features (sentence_id, features, ...) → the other columns + cluster_id, distance, is_noise,
+    map_x, map_y; the vectors are read once more (``assign``), into a frame cached by ``keep``.
 
     ``previous``: the dataset's last published centroids by cluster id (continuity of ids).
     """
@@ -297,6 +316,8 @@ def cluster_sentences(
         ids,
         sorted(matched),
     )
-    clustered = flag_noise(assign(features, centers, ids), config.noise_z)
+    assigned = keep(assign(features, centers, ids, projection.fit_components(sample)).drop("features"))
+    assigned.count()
+    clustered = flag_noise(assigned, noise_thresholds(assigned, config.noise_z))
     choice = KChoice(len(centers), k0, {i: c for i, c in zip(ids, _unit(centers), strict=True)}, matched, iterations)
     return clustered, choice

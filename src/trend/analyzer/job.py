@@ -24,7 +24,6 @@ from trend.analyzer import (
     extract,
     keywords,
     lifecycle,
-    projection,
     publish,
     sentiment,
     sentiment_training,
@@ -192,13 +191,12 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
 
     with stages.stage("clustering"):
         previous = _previous_centroids(stages.conn, dataset_id)
-        clustered, choice = clustering.cluster_sentences(sentences, result.sentences, config, previous)
-        clustered = _keep(cached, clustered.drop("features"))  # the vectors stay cached once, in `sentences`
-        clustered.count()
+        # the vectors stay cached once, in `sentences`; `clustered` has the report's 2-D map too
+        clustered, choice = clustering.cluster_sentences(
+            sentences, result.sentences, config, previous, keep=lambda frame: _keep(cached, frame)
+        )
         result.k, result.k0, result.kept_cluster_ids = choice.k, choice.k0, sorted(choice.matched)
         result.lloyd_passes = choice.iterations
-        coords = _keep(cached, projection.project_2d(sentences))  # the report's 2-D map
-        coords.count()
 
     with stages.stage("labelling"):
         viewpoints = _label_clusters(spark, dataset_id, clustered, choice.centroids, config, result, labeller)
@@ -218,11 +216,9 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
             ),
         )
         scored.count()
-        sentence_rows = (
-            clustered.select("sentence_id", "review_id", "product_id", "cluster_id", "is_noise")
-            .join(scored, "sentence_id")
-            .join(coords, "sentence_id", "left")
-        )
+        sentence_rows = clustered.select(
+            "sentence_id", "review_id", "product_id", "cluster_id", "is_noise", "map_x", "map_y"
+        ).join(scored, "sentence_id")
         review_rows = _keep(cached, sentiment.review_sentiment(sentence_rows, reviews, config.sentiment_threshold))
         review_rows.count()
 
