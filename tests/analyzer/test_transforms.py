@@ -151,6 +151,30 @@ def test_exact_similarity_ranks_the_nearest_products_first(spark):
     assert best[(1, 1)]["score"] == pytest.approx(np.dot(*_unit_pair()), abs=0.05)
 
 
+def test_driver_exact_path_ranks_as_the_dataframe_path(spark):
+    rng = np.random.default_rng(5)
+    centers = rng.normal(size=(4, 16))
+    reviews = {pid: [centers[pid % 4] + rng.normal(0, 0.4, 16) for _ in range(1 + pid % 3)] for pid in range(1, 41)}
+    names = {pid: f"product {pid % 4} model {pid % 7}" for pid in reviews}
+    sentences, products = _product_frames(spark, reviews, names)
+    frame = similarity.exact_top_k(similarity.product_vectors(sentences, products, text_weight=0.2), k=3)
+    expected = {(r["product_id"], r["rank_no"]): (r["similar_product_id"], r["score"]) for r in frame.collect()}
+    ids, matrix = similarity.product_matrix(sentences, products, text_weight=0.2)
+    assert ids.tolist() == sorted(reviews)
+    assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0)
+    pairs = similarity.top_k_pairs(ids, matrix, k=3)
+    got = {(r.product_id, r.rank_no): (r.similar_product_id, r.score) for r in pairs.itertuples()}
+    assert got.keys() == expected.keys() and len(got) == 40 * 3
+    assert all(got[key][0] == expected[key][0] for key in got)
+    assert all(abs(got[key][1] - expected[key][1]) < 1e-6 for key in got)
+    # the job's entry point: the same rows as a DataFrame with the method
+    sims = similarity.similarities(sentences, products, 40, AnalyzerConfig(similarity_top_k=3)).collect()
+    assert {(r["product_id"], r["rank_no"]): r["similar_product_id"] for r in sims} == {
+        key: value[0] for key, value in expected.items()
+    }
+    assert {r["method"] for r in sims} == {"exact"}
+
+
 def _unit_pair():
     a = np.r_[np.sqrt(0.8) * np.eye(8)[0], np.sqrt(0.2) * np.ones(1)]
     b = np.r_[

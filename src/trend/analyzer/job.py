@@ -184,9 +184,8 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
         product_count = products.count()
 
     with stages.stage("similarity"):
-        vectors = similarity.product_vectors(sentences, products, config.similarity_text_weight)
         result.similarity_method = similarity.choose_method(product_count, config)
-        sims = _keep(cached, similarity.similarities(vectors, product_count, config))
+        sims = _keep(cached, similarity.similarities(sentences, products, product_count, config))
         sims.count()
 
     with stages.stage("clustering"):

@@ -4,8 +4,11 @@ A product vector joins the mean of its sentence embeddings with TF-IDF text
 features of name + description, each L2-normalised and weighted so that the
 cosine of the joined vector is ``(1-w)·cos_reviews + w·cos_text``.
 
-Exact: every partition of products is multiplied against the broadcast matrix
-of all products (numpy), keeping the top-k per row. Approximate (above
+Exact (up to ``similarity_exact_max_products``): the products' partial review sums
+and text term counts are collected (two small jobs), and the vectors and their
+top-k partners are computed on the driver with numpy, blocks of rows against the
+whole matrix; ``exact_top_k`` is the same ranking over a DataFrame of vectors,
+one partition against a broadcast matrix. Approximate (above
 ``similarity_exact_max_products``): sign-random-projection LSH with
 ``lsh_hash_tables`` tables of ``lsh_bits_per_table`` bits; products are compared
 (one matrix product per bucket) only with those sharing a bucket in some table,
@@ -32,50 +35,67 @@ TEXT_FEATURES = 256
 PAIR_SCHEMA = "product_id long, similar_product_id long, score double"
 
 
+def review_sums_partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body: (product_id, vec) rows → one (product_id, float64 sum bytes) row per product here."""
+    totals: dict[int, np.ndarray] = {}
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        ids = batch.column("product_id").to_numpy(zero_copy_only=False)
+        matrix = vectors.arrow_matrix(batch.column("vec"))
+        keys, inverse = np.unique(ids, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        starts = np.searchsorted(inverse[order], np.arange(len(keys)))
+        for key, total in zip(keys.tolist(), np.add.reduceat(matrix[order], starts, axis=0), strict=True):
+            totals[key] = totals[key] + total if key in totals else total
+    if totals:
+        ordered = sorted(totals)
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(ordered, pa.int64()), pa.array([totals[k].tobytes() for k in ordered], pa.binary())],
+            names=["product_id", "sums"],
+        )
+
+
 def review_sums(sentences: DataFrame) -> DataFrame:
     """(product_id, review_sums: array<binary>): each partition's float64 sum of a product's sentence vectors.
 
     One Arrow pass over the cached float32 arrays (numpy sums per product and batch); only
     products × partitions vectors leave the workers. The mean's direction is the sum's.
     """
-
-    def partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        totals: dict[int, np.ndarray] = {}
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            ids = batch.column("product_id").to_numpy(zero_copy_only=False)
-            matrix = vectors.arrow_matrix(batch.column("vec"))
-            keys, inverse = np.unique(ids, return_inverse=True)
-            order = np.argsort(inverse, kind="stable")
-            starts = np.searchsorted(inverse[order], np.arange(len(keys)))
-            for key, total in zip(keys.tolist(), np.add.reduceat(matrix[order], starts, axis=0), strict=True):
-                totals[key] = totals[key] + total if key in totals else total
-        if totals:
-            ordered = sorted(totals)
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(ordered, pa.int64()), pa.array([totals[k].tobytes() for k in ordered], pa.binary())],
-                names=["product_id", "sums"],
-            )
-
     frame = sentences.select(F.col("product_id").cast("long"), vectors.as_array(sentences, "features").alias("vec"))
     return (
-        frame.mapInArrow(partial, "product_id long, sums binary")
+        frame.mapInArrow(review_sums_partial, "product_id long, sums binary")
         .groupBy("product_id")
         .agg(F.collect_list("sums").alias("review_sums"))
     )
 
 
-def product_vectors(sentences: DataFrame, products: DataFrame, text_weight: float) -> DataFrame:
-    """(product_id, vector: array<double>) unit vectors; see the module doc."""
+def _term_frequencies(products: DataFrame) -> DataFrame:
+    """(product_id, tf): hashed term counts of name + description (Spark ML's HashingTF)."""
     text = products.select("product_id", F.concat_ws(" ", "name", F.coalesce("description", F.lit(""))).alias("text"))
     tokens = RegexTokenizer(inputCol="text", outputCol="tokens", pattern="[^a-z0-9]+").transform(text)
-    tf = HashingTF(inputCol="tokens", outputCol="tf", numFeatures=TEXT_FEATURES).transform(tokens)
+    return HashingTF(inputCol="tokens", outputCol="tf", numFeatures=TEXT_FEATURES).transform(tokens)
+
+
+def _combine(review_sum: np.ndarray, text_vec: np.ndarray, w_review: float, w_text: float) -> np.ndarray:
+    r = review_sum / (np.linalg.norm(review_sum) or 1.0) * w_review
+    t = text_vec / (np.linalg.norm(text_vec) or 1.0) * w_text
+    v = np.concatenate([r, t])
+    return v / (np.linalg.norm(v) or 1.0)
+
+
+def _weights(text_weight: float) -> tuple[float, float]:
+    return float(np.sqrt(1 - text_weight)), float(np.sqrt(text_weight))
+
+
+def product_vectors(sentences: DataFrame, products: DataFrame, text_weight: float) -> DataFrame:
+    """(product_id, vector: array<double>) unit vectors; see the module doc."""
+    tf = _term_frequencies(products)
     tfidf = IDF(inputCol="tf", outputCol="text_vec").fit(tf).transform(tf)
     joined = review_sums(sentences).join(
         tfidf.select(F.col("product_id").cast("long").alias("product_id"), "text_vec"), "product_id"
     )
-    w_review, w_text = float(np.sqrt(1 - text_weight)), float(np.sqrt(text_weight))
+    w_review, w_text = _weights(text_weight)
 
     @F.pandas_udf(ArrayType(DoubleType()))  # type: ignore[call-overload]  # stubs lack the type-hinted form
     def combine(partials: pd.Series, text_vec: pd.Series) -> pd.Series:
@@ -83,14 +103,69 @@ def product_vectors(sentences: DataFrame, products: DataFrame, text_weight: floa
         for sums, t in zip(partials, text_vec):
             # sorted: the same partial sums add up to the same bits whatever order they were collected in
             r = np.sum([np.frombuffer(b, dtype=np.float64) for b in sorted(sums)], axis=0)
-            t = np.asarray(t, dtype=np.float64)
-            r = r / (np.linalg.norm(r) or 1.0) * w_review
-            t = t / (np.linalg.norm(t) or 1.0) * w_text
-            v = np.concatenate([r, t])
-            out.append(v / (np.linalg.norm(v) or 1.0))
+            out.append(_combine(r, np.asarray(t, dtype=np.float64), w_review, w_text))
         return pd.Series(out)
 
     return joined.select("product_id", combine("review_sums", vector_to_array(F.col("text_vec"))).alias("vector"))
+
+
+def product_matrix(sentences: DataFrame, products: DataFrame, text_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, unit vectors) on the driver, sorted by id: the rows ``product_vectors`` makes.
+
+    Two jobs collect what is small: each partition's review sums per product (products × partitions
+    vectors) and the hashed term counts of the product texts; the IDF is Spark ML's,
+    log((m + 1) / (df + 1)) over the m products of ``products``.
+    """
+    sums: dict[int, list[bytes]] = {}
+    frame = sentences.select(F.col("product_id").cast("long"), vectors.as_array(sentences, "features").alias("vec"))
+    for row in frame.mapInArrow(review_sums_partial, "product_id long, sums binary").collect():
+        sums.setdefault(row["product_id"], []).append(row["sums"])
+    counts = {int(r["product_id"]): r["tf"] for r in _term_frequencies(products).select("product_id", "tf").collect()}
+    texts = sorted(counts)
+    tf = np.zeros((len(texts), TEXT_FEATURES))
+    for i, pid in enumerate(texts):
+        tf[i, counts[pid].indices] = counts[pid].values
+    idf = np.log((len(texts) + 1.0) / ((tf > 0).sum(axis=0) + 1.0))  # fitted on every product, as IDF().fit
+    row_of = {pid: i for i, pid in enumerate(texts)}
+    ids = np.asarray(sorted(set(sums) & set(counts)), dtype=np.int64)
+    w_review, w_text = _weights(text_weight)
+    rows = [
+        _combine(
+            np.sum([np.frombuffer(b, dtype=np.float64) for b in sorted(sums[pid])], axis=0),
+            tf[row_of[pid]] * idf,
+            w_review,
+            w_text,
+        )
+        for pid in ids.tolist()
+    ]
+    return ids, np.asarray(rows, dtype=np.float64).reshape(len(ids), -1)
+
+
+def top_k_pairs(ids: np.ndarray, matrix: np.ndarray, k: int, block: int = 1024) -> pd.DataFrame:
+    """Each product's ``k`` best partners by cosine (float32 products; ties by partner id), as ranked rows."""
+    keep = min(k, max(len(ids) - 1, 0))
+    parts = []
+    all_vectors = matrix.astype(np.float32)
+    for start in range(0, len(ids) if keep else 0, block):
+        scores = all_vectors[start : start + block] @ all_vectors.T
+        rows = np.arange(len(scores))
+        scores[rows, start + rows] = -np.inf
+        best = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
+        chosen = scores[rows[:, None], best].astype(np.float64)
+        # rank: score descending, then the partner's id ascending (as the Window of exact_top_k)
+        order = np.lexsort((ids[best], -chosen), axis=1)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "product_id": np.repeat(ids[start : start + block], keep),
+                    "similar_product_id": np.take_along_axis(ids[best], order, axis=1).ravel(),
+                    "score": np.take_along_axis(chosen, order, axis=1).ravel(),
+                    "rank_no": np.tile(np.arange(1, keep + 1, dtype=np.int32), len(scores)),
+                }
+            )
+        )
+    columns = {"product_id": "int64", "similar_product_id": "int64", "score": "float64", "rank_no": "int32"}
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(columns)).astype(columns)
 
 
 def _top_k(pairs: DataFrame, k: int) -> DataFrame:
@@ -225,11 +300,16 @@ def choose_method(product_count: int, config: AnalyzerConfig) -> str:
     return "exact" if product_count <= config.similarity_exact_max_products else "lsh"
 
 
-def similarities(vectors: DataFrame, product_count: int, config: AnalyzerConfig) -> DataFrame:
+def similarities(sentences: DataFrame, products: DataFrame, product_count: int, config: AnalyzerConfig) -> DataFrame:
     """(product_id, similar_product_id, score, rank_no, method)."""
     if choose_method(product_count, config) == "exact":
-        return exact_top_k(vectors, config.similarity_top_k)
-    return lsh_top_k(vectors, config.similarity_top_k, config, product_count)
+        ids, matrix = product_matrix(sentences, products, config.similarity_text_weight)
+        pairs = top_k_pairs(ids, matrix, config.similarity_top_k)
+        return sentences.sparkSession.createDataFrame(pairs, PAIR_SCHEMA + ", rank_no int").withColumn(
+            "method", F.lit("exact")
+        )
+    vectors_ = product_vectors(sentences, products, config.similarity_text_weight)
+    return lsh_top_k(vectors_, config.similarity_top_k, config, product_count)
 
 
 def recall(approximate: DataFrame, exact: DataFrame) -> float:
