@@ -84,7 +84,6 @@ def single_node(product_ids: list[int], config, passes: int) -> dict[str, float]
     seconds per stage."""
     from scipy import sparse
     from sklearn.cluster import KMeans
-    from sklearn.decomposition import PCA
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
     from trend.analyzer import clustering, projection
@@ -141,8 +140,7 @@ def single_node(product_ids: list[int], config, passes: int) -> dict[str, float]
         median = np.median(d) if len(d) else 0.0
         mad = np.median(np.abs(d - median)) if len(d) else 0.0
         _ = d > median + config.noise_z * 1.4826 * max(mad, 1e-6)
-    fit_on = x[rng.random(len(x)) < min(1.0, projection.FIT_SAMPLE / len(x))]
-    PCA(2).fit(fit_on).transform(x)
+    projection.project(x, projection.fit_components(sample))  # the job's map: the sample's principal axes
     times["clustering"] = time.perf_counter() - t
 
     t = time.perf_counter()
