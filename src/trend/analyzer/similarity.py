@@ -35,7 +35,7 @@ TEXT_FEATURES = 256
 PAIR_SCHEMA = "product_id long, similar_product_id long, score double"
 
 
-def review_sums_partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _review_sums_partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: (product_id, vec) rows → one (product_id, float64 sum bytes) row per product here."""
     totals: dict[int, np.ndarray] = {}
     for batch in batches:
@@ -56,18 +56,25 @@ def review_sums_partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Record
         )
 
 
+def _partial_sums(sentences: DataFrame) -> DataFrame:
+    """(product_id, sums): ``_review_sums_partial`` over the sentences' cached float32 arrays."""
+    frame = sentences.select(F.col("product_id").cast("long"), vectors.as_array(sentences, "features").alias("vec"))
+    return frame.mapInArrow(_review_sums_partial, "product_id long, sums binary")
+
+
+def _add_partials(partials: list[bytes]) -> np.ndarray:
+    """A product's review sum from its partition sums; sorted, so the same partials add up to the
+    same bits whatever order they were collected in."""
+    return np.sum([np.frombuffer(b, dtype=np.float64) for b in sorted(partials)], axis=0)
+
+
 def review_sums(sentences: DataFrame) -> DataFrame:
     """(product_id, review_sums: array<binary>): each partition's float64 sum of a product's sentence vectors.
 
     One Arrow pass over the cached float32 arrays (numpy sums per product and batch); only
     products × partitions vectors leave the workers. The mean's direction is the sum's.
     """
-    frame = sentences.select(F.col("product_id").cast("long"), vectors.as_array(sentences, "features").alias("vec"))
-    return (
-        frame.mapInArrow(review_sums_partial, "product_id long, sums binary")
-        .groupBy("product_id")
-        .agg(F.collect_list("sums").alias("review_sums"))
-    )
+    return _partial_sums(sentences).groupBy("product_id").agg(F.collect_list("sums").alias("review_sums"))
 
 
 def _term_frequencies(products: DataFrame) -> DataFrame:
@@ -101,9 +108,7 @@ def product_vectors(sentences: DataFrame, products: DataFrame, text_weight: floa
     def combine(partials: pd.Series, text_vec: pd.Series) -> pd.Series:
         out = []
         for sums, t in zip(partials, text_vec):
-            # sorted: the same partial sums add up to the same bits whatever order they were collected in
-            r = np.sum([np.frombuffer(b, dtype=np.float64) for b in sorted(sums)], axis=0)
-            out.append(_combine(r, np.asarray(t, dtype=np.float64), w_review, w_text))
+            out.append(_combine(_add_partials(sums), np.asarray(t, dtype=np.float64), w_review, w_text))
         return pd.Series(out)
 
     return joined.select("product_id", combine("review_sums", vector_to_array(F.col("text_vec"))).alias("vector"))
@@ -117,8 +122,7 @@ def product_matrix(sentences: DataFrame, products: DataFrame, text_weight: float
     log((m + 1) / (df + 1)) over the m products of ``products``.
     """
     sums: dict[int, list[bytes]] = {}
-    frame = sentences.select(F.col("product_id").cast("long"), vectors.as_array(sentences, "features").alias("vec"))
-    for row in frame.mapInArrow(review_sums_partial, "product_id long, sums binary").collect():
+    for row in _partial_sums(sentences).collect():
         sums.setdefault(row["product_id"], []).append(row["sums"])
     counts = {int(r["product_id"]): r["tf"] for r in _term_frequencies(products).select("product_id", "tf").collect()}
     texts = sorted(counts)
@@ -131,7 +135,7 @@ def product_matrix(sentences: DataFrame, products: DataFrame, text_weight: float
     w_review, w_text = _weights(text_weight)
     rows = [
         _combine(
-            np.sum([np.frombuffer(b, dtype=np.float64) for b in sorted(sums[pid])], axis=0),
+            _add_partials(sums[pid]),
             tf[row_of[pid]] * idf,
             w_review,
             w_text,
