@@ -115,9 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         print(line("clusters (noise kept in its cluster)", choice.k, scores(gold, labels, np.zeros_like(noise))))
         baseline = KMeans(choice.k, n_init=3, random_state=config.seed).fit_predict(vectors)
         print(line("baseline sklearn KMeans", choice.k, scores(gold, baseline, np.zeros(len(texts), bool))))
-        terms: dict[int, list[str]] = {}
-        for r in keywords.class_tfidf(clustered).orderBy("cluster_id", "rank").collect():
-            terms.setdefault(r["cluster_id"], []).append(r["term"])
+        terms = {c: [term for term, _ in ranked] for c, ranked in keywords.class_tfidf(clustered).items()}
         sizes = {c: int(np.sum((labels == c) & ~noise)) for c in sorted(set(labels.tolist()))}
         summaries = [ClusterSummary(c, sizes[c], terms.get(c, []), []) for c in sorted(sizes, key=lambda c: -sizes[c])]
         labeller = TfidfLabeller()

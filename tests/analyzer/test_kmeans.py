@@ -30,17 +30,20 @@ def _frame(spark, x):
     return spark.createDataFrame(data, "sentence_id long, features array<float>").repartition(3)
 
 
-def test_float32_arrays_and_ml_vectors_give_the_same_clusters(spark):
+def test_float32_blobs_arrays_and_ml_vectors_give_the_same_clusters(spark):
     x, truth = _planted(np.random.default_rng(1), per=120)
     arrays = _frame(spark, x)
     ml = arrays.select("sentence_id", array_to_vector("features").alias("features"))
+    blobs = spark.createDataFrame(
+        [(i, bytearray(v.astype("<f4").tobytes())) for i, v in enumerate(x)], "sentence_id long, features binary"
+    ).repartition(3)
     config = AnalyzerConfig(k_max=8, k_sample_size=100)  # sample < n: Lloyd passes over all rows
     found = {}
-    for name, frame in (("arrays", arrays), ("vectors", ml)):
+    for name, frame in (("arrays", arrays), ("vectors", ml), ("blobs", blobs)):
         clustered, choice = clustering.cluster_sentences(frame, len(x), config)
         rows = clustered.orderBy("sentence_id").collect()
         found[name] = [r["cluster_id"] for r in rows], [r["is_noise"] for r in rows], choice.k
-    assert found["arrays"] == found["vectors"]
+    assert found["arrays"] == found["vectors"] == found["blobs"]
     assert adjusted_rand_score(truth, found["arrays"][0]) > 0.95
 
 

@@ -34,13 +34,16 @@ def _features_frame(spark, vectors, texts=None):
     return frame.select("sentence_id", "text", array_to_vector("vec").alias("features"))
 
 
-def test_embedding_blobs_decode_to_unit_float32_arrays_and_a_wrong_length_fails(spark):
+def test_embedding_blobs_decode_to_unit_float32_blobs_and_a_wrong_length_fails(spark):
     rng = np.random.default_rng(3)
     vectors = rng.normal(size=(50, 8)).astype("<f4")
     vectors[7] = 0  # a zero vector stays zero instead of dividing by zero
     rows = [(i, bytearray(v.tobytes())) for i, v in enumerate(vectors)]
     frame = spark.createDataFrame(rows, "sentence_id int, embedding binary").repartition(3)
-    decoded = {r["sentence_id"]: r["features"] for r in extract.decode_embeddings(frame, 8).collect()}
+    decoded = {
+        r["sentence_id"]: np.frombuffer(r["features"], dtype="<f4").tolist()
+        for r in extract.decode_embeddings(frame, 8).collect()
+    }
     norms = np.linalg.norm(vectors.astype(np.float64), axis=1, keepdims=True)
     expected = vectors / np.where(norms == 0, 1, norms)
     assert np.allclose(np.array([decoded[i] for i in range(50)]), expected, atol=1e-6)
@@ -80,6 +83,34 @@ def test_kmeans_finds_the_planted_clusters_and_flags_outliers(spark):
     assert sorted(choice.centroids) == sorted({r["cluster_id"] for r in rows.values()})
     assert rows[len(truth)]["is_noise"]
     assert sum(r["is_noise"] for r in rows.values()) <= 3
+
+
+def test_noise_threshold_from_the_histogram_is_the_robust_z_score_within_a_bin(spark):
+    rng = np.random.default_rng(11)
+    distance = {0: rng.normal(0.6, 0.05, 4000).clip(0, 2), 7: rng.gamma(2.0, 0.04, 900) + 0.3}
+    distance[7][:12] = 1.4  # far outliers
+    rows = [(i, c, float(d)) for c in distance for i, d in enumerate(distance[c])]
+    bins = {c: clustering.distance_bin(d) for c, d in distance.items()}
+    frame = spark.createDataFrame(
+        [(i, c, d, int(bins[c][i])) for i, c, d in rows],
+        "sentence_id long, cluster_id int, distance double, distance_bin int",
+    ).repartition(3)
+    histograms = clustering.distance_histograms(frame, [0, 7])
+    for c, d in distance.items():
+        assert histograms[c].tolist() == np.bincount(bins[c], minlength=clustering.NOISE_BINS).tolist()
+    first = clustering.noise_bins(histograms, 3.5)
+    width = 2 / clustering.NOISE_BINS
+    for c, d in distance.items():
+        median = np.median(d)
+        exact = median + 3.5 * 1.4826 * np.median(np.abs(d - median))
+        assert abs(first[c] * width - exact) <= 1.5 * width  # the nearest bin edge
+        assert clustering.cluster_counts(histograms, first)[c] == (
+            int((bins[c] < first[c]).sum()),
+            int((bins[c] >= first[c]).sum()),
+        )
+    flagged = clustering.flag_noise(frame, first).where("is_noise").select("cluster_id", "sentence_id").collect()
+    assert {(r[0], r[1]) for r in flagged if r[0] == 7} >= {(7, i) for i in range(12)}
+    assert len(flagged) == sum(n for _, n in clustering.cluster_counts(histograms, first).values())
 
 
 def test_merging_is_off_at_threshold_one(spark):
@@ -214,13 +245,27 @@ def test_class_tfidf_names_each_cluster_by_its_own_words(spark):
         [(i, t, 0 if i < 3 else 1, False, float(i)) for i, t in enumerate(texts)],
         "sentence_id long, text string, cluster_id int, is_noise boolean, distance double",
     )
-    terms = {(r["cluster_id"], r["rank"]): r["term"] for r in keywords.class_tfidf(frame).collect()}
-    assert terms[(0, 1)] == "battery"
-    assert terms[(1, 1)] == "shipping"
-    reps = keywords.representatives(frame, 2).collect()
-    assert sorted((r["cluster_id"], r["text"]) for r in reps) == sorted(
-        [(0, texts[0]), (0, texts[1]), (1, texts[3]), (1, texts[4])]
-    )
+    terms = keywords.class_tfidf(frame)
+    assert terms[0][0][0] == "battery"
+    assert terms[1][0][0] == "shipping"
+    assert keywords.representatives(frame, 2) == {0: [texts[0], texts[1]], 1: [texts[3], texts[4]]}
+
+
+def test_representatives_merged_from_partitions_are_the_global_nearest_distinct_texts(spark):
+    rng = np.random.default_rng(4)
+    texts = [f"sentence {i % 40}" for i in range(600)]  # each text 15 times, at different distances
+    rows = [(i, t, i % 3, bool(rng.random() < 0.1), float(rng.random())) for i, t in enumerate(texts)]
+    frame = spark.createDataFrame(
+        rows, "sentence_id long, text string, cluster_id int, is_noise boolean, distance double"
+    ).repartition(4)
+    expected: dict[int, list[str]] = {}
+    for c in range(3):
+        best: dict[str, float] = {}
+        for _, t, cluster, noise, d in rows:
+            if cluster == c and not noise:
+                best[t] = min(best.get(t, 2.0), d)
+        expected[c] = sorted(best, key=lambda t: (best[t], t))[:5]
+    assert keywords.representatives(frame, 5) == expected
 
 
 def test_keywords_of_a_large_cluster_come_from_a_capped_sample_with_the_same_top_terms(spark):
@@ -237,8 +282,9 @@ def test_keywords_of_a_large_cluster_come_from_a_capped_sample_with_the_same_top
     )
 
     def top(**cap):
-        found = keywords.class_tfidf(frame, top_n=2, **cap).orderBy("cluster_id", "rank").collect()
-        return [(r["cluster_id"], r["term"]) for r in found], [r["weight"] for r in found]
+        found = keywords.class_tfidf(frame, top_n=2, **cap)
+        ranked = [(c, term, weight) for c in sorted(found) for term, weight in found[c]]
+        return [(c, term) for c, term, _ in ranked], [weight for _, _, weight in ranked]
 
     sizes = {0: 2400, 1: 600}
     (capped, capped_weights), (full, full_weights) = top(sizes=sizes, per_cluster_cap=500), top()
@@ -266,9 +312,7 @@ def test_offline_labels_read_like_topics_and_are_distinct(spark):
         [(i, t, c, False, 0.0) for i, (t, c) in enumerate(zip(texts, cluster, strict=True))],
         "sentence_id long, text string, cluster_id int, is_noise boolean, distance double",
     )
-    terms: dict[int, list[str]] = {}
-    for r in keywords.class_tfidf(frame).orderBy("cluster_id", "rank").collect():
-        terms.setdefault(r["cluster_id"], []).append(r["term"])
+    terms = {c: [term for term, _ in ranked] for c, ranked in keywords.class_tfidf(frame).items()}
     labeller = TfidfLabeller()
     names = [labeller.label(ClusterSummary(c, cluster.count(c), terms[c], [])).name for c in (0, 1, 2)]
     assert all(not set(n.replace("/", " ").split()) & keywords.STOPWORDS for n in names)

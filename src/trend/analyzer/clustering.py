@@ -48,6 +48,7 @@ class KChoice:
     centroids: dict[int, np.ndarray] = field(default_factory=dict)  # cluster_id -> unit centroid
     matched: dict[int, int] = field(default_factory=dict)  # cluster_id -> cosine to the previous centroid (x1000)
     iterations: int = 0
+    counts: dict[int, tuple[int, int]] = field(default_factory=dict)  # cluster_id -> (sentences, noise), non-empty
 
 
 def initial_k(n: int, config: AnalyzerConfig) -> int:
@@ -63,8 +64,8 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 
 
 def _as_matrix(frame: DataFrame) -> DataFrame:
-    """(sentence_id, vec): the job's cached float32 arrays as they are (ML vectors converted)."""
-    return frame.select("sentence_id", vector_columns.as_array(frame, "features").alias("vec"))
+    """(sentence_id, vec): the job's cached float32 blobs as they are (arrays, ML vectors converted)."""
+    return frame.select("sentence_id", vector_columns.arrow_column(frame, "features").alias("vec"))
 
 
 def sample_vectors(features: DataFrame, config: AnalyzerConfig, n: int | None = None) -> np.ndarray:
@@ -234,11 +235,29 @@ def match_ids(
     return out, similarity_by_id
 
 
+# distances to a centroid lie in [0, 2] (unit vectors, centroids inside the unit ball): noise
+# thresholds come from a per-cluster histogram of NOISE_BINS equal bins over that range
+NOISE_BINS = 8192
+_BIN_WIDTH = 2.0 / NOISE_BINS
+
+
+def distance_bin(distance: np.ndarray) -> np.ndarray:
+    """The histogram bin of each distance: floor(distance / (2 / NOISE_BINS)), within [0, NOISE_BINS)."""
+    return np.clip((distance / _BIN_WIDTH).astype(np.int64), 0, NOISE_BINS - 1).astype(np.int32)
+
+
 def assign(features: DataFrame, centers: np.ndarray, ids: list[int], components: np.ndarray) -> DataFrame:
-    """Adds ``cluster_id`` (nearest centre's id), ``distance`` (Euclidean, to that centre) and the
-    sentence map's ``map_x`` / ``map_y`` (``projection.project`` on ``components``), in one Arrow pass."""
+    """Adds ``cluster_id`` (nearest centre's id), ``distance`` (Euclidean, to that centre), its
+    histogram bin ``distance_bin`` and the sentence map's ``map_x`` / ``map_y`` (``projection.project``
+    on ``components``), in one Arrow pass."""
     id_array = np.asarray(ids, dtype=np.int64)
-    fields = [("cluster_id", pa.int32()), ("distance", pa.float64()), ("map_x", pa.float32()), ("map_y", pa.float32())]
+    fields = [
+        ("cluster_id", pa.int32()),
+        ("distance", pa.float64()),
+        ("distance_bin", pa.int32()),
+        ("map_x", pa.float32()),
+        ("map_y", pa.float32()),
+    ]
 
     def nearest(vectors: pa.Array) -> pa.Array:
         matrix = vector_columns.arrow_matrix(vectors)
@@ -247,44 +266,95 @@ def assign(features: DataFrame, centers: np.ndarray, ids: list[int], components:
         index = _nearest(matrix, centers)
         distance = np.linalg.norm(matrix - centers[index], axis=1)
         xy = projection.project(matrix, components)
-        columns = [id_array[index].astype(np.int32), distance, xy[:, 0], xy[:, 1]]
+        columns = [id_array[index].astype(np.int32), distance, distance_bin(distance), xy[:, 0], xy[:, 1]]
         return pa.StructArray.from_arrays(
             [pa.array(c, t) for c, (_, t) in zip(columns, fields, strict=True)], names=[f for f, _ in fields]
         )
 
-    nearest_udf = F.arrow_udf(nearest, "struct<cluster_id:int,distance:double,map_x:float,map_y:float>")  # type: ignore[call-overload]
+    nearest_udf = F.arrow_udf(  # type: ignore[call-overload]
+        nearest, "struct<cluster_id:int,distance:double,distance_bin:int,map_x:float,map_y:float>"
+    )
     return (
-        features.withColumn("_nearest", nearest_udf(vector_columns.as_array(features, "features")))
+        features.withColumn("_nearest", nearest_udf(vector_columns.arrow_column(features, "features")))
         .select("*", *[F.col(f"_nearest.{f}").alias(f) for f, _ in fields])
         .drop("_nearest")
     )
 
 
-def noise_thresholds(assigned: DataFrame, noise_z: float) -> dict[int, float]:
-    """Per cluster: median + z·1.4826·MAD of the distances to its centroid (robust z-score).
+_HISTOGRAM_ARROW = pa.schema([("key", pa.int64()), ("count", pa.int64())])
 
-    Two percentile passes over ``assigned``'s (cluster_id, distance) columns, which the caller has
-    cached: Spark SQL only, the vectors are not read again.
+
+def distance_histograms(assigned: DataFrame, ids: list[int]) -> dict[int, np.ndarray]:
+    """Per cluster id, the counts of its sentences in each distance bin (NOISE_BINS of them).
+
+    One Spark job over ``assigned``'s (cluster_id, distance_bin) columns: each partition sends
+    its non-empty (cluster, bin) counts, at most one per row, and the driver adds them up. As the
+    first action on a cached ``assigned`` it also fills the cache.
     """
-    distances = assigned.select("cluster_id", "distance")
-    stats = distances.groupBy("cluster_id").agg(F.percentile_approx("distance", 0.5).alias("median_distance"))
-    with_median = distances.join(F.broadcast(stats), "cluster_id")
-    mad = with_median.groupBy("cluster_id").agg(
-        F.first("median_distance").alias("median_distance"),
-        F.percentile_approx(F.abs(F.col("distance") - F.col("median_distance")), 0.5).alias("mad"),
-    )
-    return {
-        int(r["cluster_id"]): float(r["median_distance"]) + noise_z * 1.4826 * max(float(r["mad"]), 1e-6)
-        for r in mad.collect()
-    }
+    position = {cluster_id: i for i, cluster_id in enumerate(ids)}
+    lookup = np.full(max(ids, default=0) + 1, -1, dtype=np.int64)
+    for cluster_id, i in position.items():
+        lookup[cluster_id] = i
+
+    def partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        keys, counts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for batch in batches:
+            if batch.num_rows:
+                row_keys = lookup[batch.column("cluster_id").to_numpy()] * NOISE_BINS
+                unique, count = np.unique(row_keys + batch.column("distance_bin").to_numpy(), return_counts=True)
+                keys.append(unique)
+                counts.append(count)
+        unique, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+        total = np.bincount(inverse, weights=np.concatenate(counts), minlength=len(unique)).astype(np.int64)
+        yield pa.RecordBatch.from_arrays([pa.array(unique), pa.array(total)], schema=_HISTOGRAM_ARROW)
+
+    table = assigned.select("cluster_id", "distance_bin").mapInArrow(partial, "key long, count long").toArrow()
+    dense = np.bincount(
+        table.column("key").to_numpy(), weights=table.column("count").to_numpy(), minlength=len(ids) * NOISE_BINS
+    ).astype(np.int64)
+    return {cluster_id: dense[i * NOISE_BINS : (i + 1) * NOISE_BINS] for cluster_id, i in position.items()}
 
 
-def flag_noise(assigned: DataFrame, thresholds: dict[int, float]) -> DataFrame:
-    """is_noise when the distance is above its cluster's threshold (a literal map: no pass of its own)."""
-    if not thresholds:
-        return assigned.withColumn("is_noise", F.lit(False))
-    lookup = F.create_map(*[F.lit(x) for pair in sorted(thresholds.items()) for x in pair])
-    return assigned.withColumn("is_noise", F.col("distance") > lookup[F.col("cluster_id")])
+def _weighted_median(values: np.ndarray, counts: np.ndarray) -> float:
+    """The lower median of ``values`` repeated ``counts`` times (values ascending)."""
+    cumulative = np.cumsum(counts)
+    return float(values[np.searchsorted(cumulative, (cumulative[-1] + 1) // 2)])
+
+
+def noise_bins(histograms: dict[int, np.ndarray], noise_z: float) -> dict[int, int]:
+    """Per cluster: the first distance bin that is noise, from median + z·1.4826·MAD (robust z-score).
+
+    Median and MAD are those of the bin centres (each distance within half a bin, 2 / NOISE_BINS / 2
+    ≈ 1.2e-4, of its centre); the threshold rounds to the nearest bin edge, so the sentences above it
+    are whole bins and each cluster's noise count is exact from the histogram.
+    """
+    centres = (np.arange(NOISE_BINS) + 0.5) * _BIN_WIDTH
+    first: dict[int, int] = {}
+    for cluster_id, counts in histograms.items():
+        if counts.sum() == 0:
+            first[cluster_id] = NOISE_BINS
+            continue
+        median = _weighted_median(centres, counts)
+        deviation = np.abs(centres - median)
+        order = np.argsort(deviation, kind="stable")
+        mad = _weighted_median(deviation[order], counts[order])
+        threshold = median + noise_z * 1.4826 * max(mad, 1e-6)
+        first[cluster_id] = int(min(NOISE_BINS, round(threshold / _BIN_WIDTH)))
+    return first
+
+
+def cluster_counts(histograms: dict[int, np.ndarray], first_noise: dict[int, int]) -> dict[int, tuple[int, int]]:
+    """Per cluster: (sentences that are not noise, noise sentences), exact from the histogram."""
+    return {c: (int(h[: first_noise[c]].sum()), int(h[first_noise[c] :].sum())) for c, h in histograms.items()}
+
+
+def flag_noise(assigned: DataFrame, first_noise: dict[int, int]) -> DataFrame:
+    """is_noise when the distance's bin is at or above its cluster's first noise bin (a literal map:
+    no pass of its own); drops ``distance_bin``."""
+    if not first_noise:
+        return assigned.withColumn("is_noise", F.lit(False)).drop("distance_bin")
+    lookup = F.create_map(*[F.lit(x) for pair in sorted(first_noise.items()) for x in pair])
+    return assigned.withColumn("is_noise", F.col("distance_bin") >= lookup[F.col("cluster_id")]).drop("distance_bin")
 
 
 def cluster_sentences(
@@ -317,7 +387,15 @@ def cluster_sentences(
         sorted(matched),
     )
     assigned = keep(assign(features, centers, ids, projection.fit_components(sample)).drop("features"))
-    assigned.count()
-    clustered = flag_noise(assigned, noise_thresholds(assigned, config.noise_z))
-    choice = KChoice(len(centers), k0, {i: c for i, c in zip(ids, _unit(centers), strict=True)}, matched, iterations)
+    histograms = distance_histograms(assigned, ids)
+    first_noise = noise_bins(histograms, config.noise_z)
+    clustered = flag_noise(assigned, first_noise)
+    choice = KChoice(
+        len(centers),
+        k0,
+        {i: c for i, c in zip(ids, _unit(centers), strict=True)},
+        matched,
+        iterations,
+        counts={c: n for c, n in cluster_counts(histograms, first_noise).items() if sum(n)},
+    )
     return clustered, choice

@@ -13,10 +13,11 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, FloatType
+from pyspark.sql.types import BinaryType
 
 from trend.analyzer.errors import AnalysisError
 from trend.analyzer.settings import AnalyzerConfig
+from trend.analyzer.vectors import blob_matrix, to_blobs
 from trend.db import fetch_all, transaction
 from trend.spark import jdbc_options
 from trend.status import ErrorCode
@@ -173,39 +174,19 @@ def read_sentences(spark: SparkSession, config: AnalyzerConfig, summary: InputSu
 
 
 def decode_embeddings(sentences: DataFrame, dim: int) -> DataFrame:
-    """Blob column ``embedding`` → L2-normalised float32 array ``features``; a wrong length fails loudly.
+    """Blob column ``embedding`` → ``features``, the same float32 blob L2-normalised; a wrong
+    length fails loudly.
 
-    float32 is what the embeddings are stored as; see ``trend.analyzer.vectors`` for the ML stages.
-    An Arrow UDF: a batch's blobs are one contiguous buffer, read as an (n, dim) matrix without a
-    per-row Python object (2-3x faster than the pandas UDF it replaced).
+    float32 blobs are what the embeddings are stored as and what the job caches (see
+    ``trend.analyzer.vectors``). An Arrow UDF: a batch's blobs are one contiguous buffer, read as an
+    (n, dim) matrix and written back as one, without a per-row Python object.
     """
 
     def decode(blobs: pa.Array) -> pa.Array:
-        matrix = unit_rows(blob_matrix(blobs, dim))
-        offsets = pa.array(np.arange(0, (len(matrix) + 1) * dim, dim, dtype=np.int32))
-        return pa.ListArray.from_arrays(offsets, pa.array(matrix.ravel()))
+        return to_blobs(unit_rows(blob_matrix(blobs, dim)))
 
-    decode_udf = F.arrow_udf(decode, ArrayType(FloatType()))  # type: ignore[call-overload]
+    decode_udf = F.arrow_udf(decode, BinaryType())  # type: ignore[call-overload]
     return sentences.withColumn("features", decode_udf("embedding")).drop("embedding")
-
-
-def blob_matrix(blobs: pa.Array, dim: int) -> np.ndarray:
-    """A pyarrow binary array of little-endian float32 blobs as an (n, dim) float32 matrix (a view)."""
-    n = len(blobs)
-    if blobs.null_count:
-        raise ValueError(f"{blobs.null_count} embeddings are NULL")
-    offset_type = np.int64 if pa.types.is_large_binary(blobs.type) else np.int32
-    _, offsets_buffer, data_buffer = blobs.buffers()
-    offsets = np.frombuffer(
-        offsets_buffer, dtype=offset_type, count=n + 1, offset=blobs.offset * offset_type().itemsize
-    )
-    lengths = np.diff(offsets)
-    if np.any(lengths != 4 * dim):
-        bad = int(lengths[lengths != 4 * dim][0])
-        raise ValueError(f"embedding has {bad / 4:g} values, expected {dim}")
-    if n == 0:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.frombuffer(data_buffer, dtype="<f4", count=n * dim, offset=int(offsets[0])).reshape(n, dim)
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:

@@ -77,6 +77,7 @@ class RunResult:
     clusters: list[ClusterResult] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    spark_jobs: dict[str, int] = field(default_factory=dict)  # Spark jobs each stage ran
     excluded: list[int] = field(default_factory=list)  # product ids left out (dataset_excluded_products)
     run_id: str | None = None  # datasets.claim_token of this run
     sentiment_method: str | None = None  # the scorer used (vader after a ratings fallback)
@@ -88,16 +89,23 @@ class RunResult:
 
 
 class _Stages:
-    def __init__(self, conn, dataset_id: int, run_id: str, timings: dict[str, float]):
-        self.conn, self.dataset_id, self.run_id, self.timings = conn, dataset_id, run_id, timings
+    def __init__(self, spark: SparkSession, conn, dataset_id: int, run_id: str, result: RunResult):
+        self.spark, self.conn, self.dataset_id, self.run_id, self.result = spark, conn, dataset_id, run_id, result
         self.current = "claim"
 
     @contextlib.contextmanager
     def stage(self, name: str):
         self.current = name
+        context = self.spark.sparkContext
+        group = f"analyzer-{self.run_id}-{name}"
+        context.setJobGroup(group, f"analyzer_batch dataset {self.dataset_id}: {name}")
         started = time.perf_counter()
-        yield
-        self.timings[name] = round(time.perf_counter() - started, 3)
+        try:
+            yield
+        finally:
+            context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+        self.result.timings[name] = round(time.perf_counter() - started, 3)
+        self.result.spark_jobs[name] = len(context.statusTracker().getJobIdsForGroup(group))
         if name in PROGRESS:
             lifecycle.set_progress(self.conn, self.dataset_id, self.run_id, PROGRESS[name])
 
@@ -112,7 +120,7 @@ def run(spark: SparkSession, dataset_id: int, config: AnalyzerConfig | None = No
     run_id = uuid.uuid4().hex
     result = RunResult(dataset_id, None, run_id=run_id)
     conn = _ds_connect(config)
-    stages = _Stages(conn, dataset_id, run_id, result.timings)
+    stages = _Stages(spark, conn, dataset_id, run_id, result)
     cached: list[DataFrame] = []
     claimed = False
     try:
@@ -198,7 +206,7 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
         result.lloyd_passes = choice.iterations
 
     with stages.stage("labelling"):
-        viewpoints = _label_clusters(spark, dataset_id, clustered, choice.centroids, config, result, labeller)
+        viewpoints = _label_clusters(spark, dataset_id, clustered, choice, config, result, labeller)
 
     with stages.stage("sentiment"):
         chosen = sentiment_training.plan(sentences, reviews, config, dataset_id)
@@ -241,26 +249,17 @@ def _previous_centroids(conn, dataset_id: int) -> dict[int, np.ndarray]:
     return {int(cluster_id): np.asarray(json.loads(centroid), dtype=np.float64) for cluster_id, centroid in rows}
 
 
-def _label_clusters(spark, dataset_id, clustered, centroids, config, result, labeller) -> DataFrame:
+def _label_clusters(spark, dataset_id, clustered, choice, config, result, labeller) -> DataFrame:
     """One ai_viewpoints row per cluster, labelled largest cluster first; names are made distinct."""
-    sizes = {
-        r["cluster_id"]: (r["size"], r["noise"])
-        for r in clustered.groupBy("cluster_id")
-        .agg(F.sum((~F.col("is_noise")).cast("int")).alias("size"), F.sum(F.col("is_noise").cast("int")).alias("noise"))
-        .collect()
-    }
-    terms: dict[int, list[str]] = {}
+    sizes, centroids = choice.counts, choice.centroids  # (sentences, noise) per cluster: counted while clustering
     tfidf = keywords.class_tfidf(
         clustered,
         sizes={c: int(v[0]) for c, v in sizes.items()},
         per_cluster_cap=config.label_sample_size,
         seed=config.seed,
     )
-    for r in tfidf.orderBy("cluster_id", "rank").collect():
-        terms.setdefault(r["cluster_id"], []).append(r["term"])
-    reps: dict[int, list[str]] = {}
-    for r in keywords.representatives(clustered, config.llm_representatives).orderBy("cluster_id", "rank").collect():
-        reps.setdefault(r["cluster_id"], []).append(r["text"])
+    terms = {c: [term for term, _ in ranked] for c, ranked in tfidf.items()}
+    reps = keywords.representatives(clustered, config.llm_representatives)
     if labeller is None:
         labeller = make_labeller(config, LabelCache(lambda: _ds_connect(config)))
     order = sorted(sizes, key=lambda c: (-sizes[c][0], c))

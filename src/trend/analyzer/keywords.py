@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 _STOPWORDS = sorted(
@@ -59,14 +64,19 @@ def terms(text_column: str = "text"):
 
 def class_tfidf(
     clustered: DataFrame, top_n: int = 8, sizes: dict[int, int] | None = None, per_cluster_cap: int = 0, seed: int = 42
-) -> DataFrame:
-    """(cluster_id, term, weight, rank) for non-noise sentences; terms are unigrams and bigrams.
+) -> dict[int, list[tuple[str, float]]]:
+    """Per cluster id, its ``top_n`` (term, weight) by weight for non-noise sentences; terms are
+    unigrams and bigrams.
 
     weight(t, c) = tf(t, c) / |c| · log(1 + A / f(t)), A = mean terms per cluster,
     f(t) = occurrences of t in all clusters (BERTopic's c-TF-IDF). Ties rank alphabetically.
     With ``sizes`` (non-noise sentences per cluster) and ``per_cluster_cap``, a cluster larger than
     the cap counts the words of about ``per_cluster_cap`` of its sentences, picked by
     hash(sentence_id, seed): the top terms of thousands of sentences are those of all of them.
+
+    Spark counts tf(t, c) (one aggregation); the table of (cluster, term, count), bounded by the
+    cap, comes to the driver once and the weights are numpy arithmetic there: the joins and the
+    window of a Spark plan would each run jobs of their own for a few thousand rows.
     """
     kept = clustered.where(~F.col("is_noise"))
     large = {c: per_cluster_cap / n for c, n in (sizes or {}).items() if per_cluster_cap and n > per_cluster_cap}
@@ -80,35 +90,59 @@ def class_tfidf(
         bucket = F.pmod(F.xxhash64("sentence_id", F.lit(seed)), F.lit(1 << 20)) / F.lit(float(1 << 20))
         kept = kept.where(bucket < share)
     words = kept.select("cluster_id", F.explode(terms()).alias("term"))
-    # counted once (cluster × distinct terms rows, small): the three uses below would each re-read the text
-    tf = words.groupBy("cluster_id", "term").count().localCheckpoint()
-    per_cluster = tf.groupBy("cluster_id").agg(F.sum("count").alias("cluster_words"))
-    per_term = tf.groupBy("term").agg(F.sum("count").alias("term_total"))
-    average = per_cluster.agg(F.avg("cluster_words").alias("average"))  # one row, joined: no extra job
-    weighted = (
-        tf.join(per_cluster, "cluster_id")
-        .join(per_term, "term")
-        .crossJoin(F.broadcast(average))
-        .withColumn(
-            "weight", F.col("count") / F.col("cluster_words") * F.log(1 + F.col("average") / F.col("term_total"))
-        )
-    )
-    order = Window.partitionBy("cluster_id").orderBy(F.desc("weight"), F.asc("term"))
-    return (
-        weighted.withColumn("rank", F.row_number().over(order))
-        .where(F.col("rank") <= top_n)
-        .select("cluster_id", "term", "weight", "rank")
-    )
+    tf = words.groupBy("cluster_id", "term").count().toArrow().to_pandas()
+    if tf.empty:
+        return {}
+    cluster_words = tf.groupby("cluster_id")["count"].transform("sum")
+    term_total = tf.groupby("term")["count"].transform("sum")
+    average = tf.groupby("cluster_id")["count"].sum().mean()
+    tf["weight"] = tf["count"] / cluster_words * np.log(1 + average / term_total)
+    ranked = tf.sort_values(["cluster_id", "weight", "term"], ascending=[True, False, True])
+    top = ranked.groupby("cluster_id", sort=True).head(top_n)
+    out: dict[int, list[tuple[str, float]]] = {}
+    for cluster_id, term, weight in zip(top["cluster_id"], top["term"], top["weight"], strict=True):
+        out.setdefault(int(cluster_id), []).append((str(term), float(weight)))
+    return out
 
 
-def representatives(clustered: DataFrame, per_cluster: int) -> DataFrame:
-    """The ``per_cluster`` distinct non-noise sentences nearest to each centroid."""
-    distinct = (
-        clustered.where(~F.col("is_noise")).groupBy("cluster_id", "text").agg(F.min("distance").alias("distance"))
+_REPRESENTATIVES_ARROW = pa.schema([("cluster_id", pa.int32()), ("text", pa.string()), ("distance", pa.float64())])
+
+
+def _nearest_distinct(frame: pd.DataFrame, per_cluster: int) -> pd.DataFrame:
+    """Per cluster, the ``per_cluster`` distinct texts of smallest (distance, text), each at its
+    smallest distance."""
+    ordered = frame.sort_values(["cluster_id", "distance", "text"], kind="stable")
+    distinct = ordered.drop_duplicates(["cluster_id", "text"], keep="first")
+    return distinct.groupby("cluster_id", sort=True).head(per_cluster)
+
+
+def representatives(clustered: DataFrame, per_cluster: int) -> dict[int, list[str]]:
+    """Per cluster id, the ``per_cluster`` distinct non-noise sentences nearest to its centroid,
+    nearest first (ties by text).
+
+    One Spark job: each partition keeps its own nearest ``per_cluster`` distinct texts per cluster and
+    the driver takes the nearest of those. Exact: a text among the global nearest is among the
+    nearest of the partition that holds its smallest distance (every text ahead of it there is
+    ahead of it globally, and fewer than ``per_cluster`` are).
+    """
+
+    def nearest(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        kept = [_nearest_distinct(b.to_pandas(), per_cluster) for b in batches if b.num_rows]
+        if kept:
+            found = _nearest_distinct(pd.concat(kept, ignore_index=True), per_cluster)
+            yield pa.RecordBatch.from_pandas(found, schema=_REPRESENTATIVES_ARROW, preserve_index=False)
+
+    rows = (
+        clustered.where(~F.col("is_noise"))
+        .select(F.col("cluster_id").cast("int").alias("cluster_id"), "text", F.col("distance").cast("double"))
+        .mapInArrow(nearest, "cluster_id int, text string, distance double")
+        .toArrow()
+        .to_pandas()
     )
-    order = Window.partitionBy("cluster_id").orderBy("distance", "text")
-    return (
-        distinct.withColumn("rank", F.row_number().over(order))
-        .where(F.col("rank") <= per_cluster)
-        .select("cluster_id", "text", "rank")
-    )
+    out: dict[int, list[str]] = {}
+    if rows.empty:
+        return out
+    found = _nearest_distinct(rows, per_cluster)
+    for cluster_id, text in zip(found["cluster_id"], found["text"], strict=True):
+        out.setdefault(int(cluster_id), []).append(str(text))
+    return out

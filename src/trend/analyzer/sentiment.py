@@ -31,7 +31,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType
 
 from trend.analyzer.sentiment_head import SentimentHead, vader_compound
-from trend.analyzer.vectors import as_array
+from trend.analyzer.vectors import arrow_column, rows_matrix
 
 SENTENCE_SCHEMA = "sentence_id long, sentiment string, sentiment_score double"
 METHODS = ("vader", "model", "trained", "finetuned", "ratings")
@@ -166,11 +166,11 @@ def _head_sentiment(sentences: DataFrame, head: SentimentHead) -> DataFrame:
         for batch in batches:
             if batch.empty:
                 continue
-            vectors = np.stack(batch["vector"].to_numpy())
+            vectors = rows_matrix(batch["vector"].tolist())
             labels, scores = model.predict(vectors, batch["text"].fillna("").tolist())
             yield pd.DataFrame({"sentence_id": batch["sentence_id"], "sentiment": labels, "sentiment_score": scores})
 
-    frame = sentences.select("sentence_id", "text", as_array(sentences).alias("vector"))
+    frame = sentences.select("sentence_id", "text", arrow_column(sentences).alias("vector"))
     return frame.mapInPandas(head_batches, SENTENCE_SCHEMA)
 
 

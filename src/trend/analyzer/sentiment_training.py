@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -33,7 +32,7 @@ from trend.analyzer.sentiment_head import (
     read_training_file,
 )
 from trend.analyzer.settings import AnalyzerConfig
-from trend.analyzer.vectors import as_array
+from trend.analyzer.vectors import arrow_column, rows_matrix
 from trend.status import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -115,7 +114,7 @@ def _from_ratings(sentences: DataFrame, reviews: DataFrame, config: AnalyzerConf
     texts = [r["text"] or "" for r in sample]
     labels = [r["label"] for r in sample]
     try:
-        matrix = np.asarray([r["features"] for r in sample], dtype=np.float64).reshape(len(sample), -1)
+        matrix = rows_matrix([r["features"] for r in sample])
         head = fit_head(matrix, texts, labels, "ratings", c=config.sentiment_head_c)
     except TrainingDataError as exc:
         return _fallback(f"ratings: {exc}", dataset_id)
@@ -130,7 +129,7 @@ def _sample_per_label(labelled: DataFrame, per_class: int, seed: int) -> list:
     for name in LABELS:
         part = labelled.where(F.col("label") == name).orderBy(F.xxhash64("sentence_id", F.lit(seed)))
         rows += (
-            part.select("sentence_id", "text", as_array(part).alias("features"), "rating", "label")
+            part.select("sentence_id", "text", arrow_column(part).alias("features"), "rating", "label")
             .limit(per_class)
             .collect()
         )

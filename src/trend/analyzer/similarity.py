@@ -58,7 +58,7 @@ def _review_sums_partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Recor
 
 def _partial_sums(sentences: DataFrame) -> DataFrame:
     """(product_id, sums): ``_review_sums_partial`` over the sentences' cached float32 arrays."""
-    frame = sentences.select(F.col("product_id").cast("long"), vectors.as_array(sentences, "features").alias("vec"))
+    frame = sentences.select(F.col("product_id").cast("long"), vectors.arrow_column(sentences, "features").alias("vec"))
     return frame.mapInArrow(_review_sums_partial, "product_id long, sums binary")
 
 

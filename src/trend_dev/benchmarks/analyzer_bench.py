@@ -162,6 +162,23 @@ def _quality(size: int, market, dataset_id: int) -> dict[str, float]:
     return common.scores(analysed, lambda r: truth[(r["mall_review_id"], int(r["sentence_index"]))])
 
 
+def spark_job_times(spark, run_id: str) -> dict[str, list[str]]:
+    """Per analyzer stage, its Spark jobs as "<call site> <ms>", from Spark's status store
+    (the jobs run under the job group the analyzer sets per stage; works with the UI off)."""
+    prefix = f"analyzer-{run_id}-"
+    out: dict[str, list[tuple[int, str]]] = {}
+    jobs = spark.sparkContext._jsc.sc().statusStore().jobsList(None).iterator()
+    while jobs.hasNext():
+        job = jobs.next()
+        group = job.jobGroup().getOrElse(None)
+        if not group or not group.startswith(prefix) or not job.completionTime().isDefined():
+            continue
+        ms = job.completionTime().get().getTime() - job.submissionTime().get().getTime()
+        site = job.name().split(" at ")[-1].split("/")[-1]
+        out.setdefault(group[len(prefix) :], []).append((int(job.jobId()), f"{site} {ms}"))
+    return {stage: [line for _, line in sorted(jobs)] for stage, jobs in out.items()}
+
+
 def bench_one(size: int) -> None:
     from trend.analyzer.job import run
     from trend.analyzer.settings import AnalyzerConfig
@@ -179,6 +196,7 @@ def bench_one(size: int) -> None:
             started = time.perf_counter()
             result = run(spark, dataset_id, config)
             wall = time.perf_counter() - started
+        job_times = spark_job_times(spark, result.run_id or "")
         if not result.ok:
             raise SystemExit(f"analysis failed: [{result.error_code}] {result.error_message}")
     finally:
@@ -193,10 +211,11 @@ def bench_one(size: int) -> None:
     print(
         f"[{size}] spark local[2] job wall {wall:.1f} s for {result.sentences} sentences "
         f"({wall / result.sentences * 1e6:.0f} µs per sentence), k0={result.k0} → k={result.k} after "
-        f"{result.lloyd_passes} Lloyd passes; stages (s): {result.timings}",
+        f"{result.lloyd_passes} Lloyd passes; stages (s): {result.timings}; Spark jobs: {result.spark_jobs}",
         flush=True,
     )
     print(f"[{size}] spark memory: {spark_memory.line()}")
+    print(f"[{size}] spark jobs (call site, ms): {job_times}")
     print(
         f"[{size}] single-node scikit-learn, same analysis (k0, passes, merge): {local_total:.1f} s; "
         f"stages (s): {local}; peak {local_memory.peaks['python_driver']:.2f} GiB"
