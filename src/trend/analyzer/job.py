@@ -252,14 +252,15 @@ def _previous_centroids(conn, dataset_id: int) -> dict[int, np.ndarray]:
 def _label_clusters(spark, dataset_id, clustered, choice, config, result, labeller) -> DataFrame:
     """One ai_viewpoints row per cluster, labelled largest cluster first; names are made distinct."""
     sizes, centroids = choice.counts, choice.centroids  # (sentences, noise) per cluster: counted while clustering
-    tfidf = keywords.class_tfidf(
+    words = keywords.cluster_words(
         clustered,
+        per_cluster=config.llm_representatives,
         sizes={c: int(v[0]) for c, v in sizes.items()},
         per_cluster_cap=config.label_sample_size,
         seed=config.seed,
     )
-    terms = {c: [term for term, _ in ranked] for c, ranked in tfidf.items()}
-    reps = keywords.representatives(clustered, config.llm_representatives)
+    terms = {c: [term for term, _ in ranked] for c, ranked in words.terms.items()}
+    reps = words.representatives
     if labeller is None:
         labeller = make_labeller(config, LabelCache(lambda: _ds_connect(config)))
     order = sorted(sizes, key=lambda c: (-sizes[c][0], c))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -40,46 +44,65 @@ worst yet
 STOPWORDS = frozenset(_STOPWORDS) | frozenset(_GENERIC)
 
 
-def terms(text_column: str = "text"):
-    """Column: the sentence's unigrams and bigrams (lower case, stop words and words under 3 letters out).
+_SEPARATORS = re.compile(r"(?:[^\w']|_)+")  # anything but letters, digits and apostrophes
+
+
+def terms(text: str | None) -> list[str]:
+    """The sentence's unigrams and bigrams (lower case, stop words and words under 3 letters out).
 
     A bigram joins two adjacent words that are both kept ("battery life", "customer service").
     """
-    stop = sorted(STOPWORDS)  # IN over > 10 literals is a hash-set lookup (InSet), an array would be a scan
-    tokens = F.split(F.lower(F.col(text_column)), r"[^\p{L}\p{N}']+")
-    kept = F.filter(tokens, lambda w: (F.length(w) > 2) & ~w.isin(*stop))
-    pairs = F.when(
-        F.size(tokens) > 1,
-        F.transform(F.sequence(F.lit(0), F.size(tokens) - 2), lambda i: F.array(tokens[i], tokens[i + 1])),
-    ).otherwise(F.array().cast("array<array<string>>"))
-    bigrams = F.transform(
-        F.filter(
-            pairs,
-            lambda p: (F.length(p[0]) > 2) & (F.length(p[1]) > 2) & ~p[0].isin(*stop) & ~p[1].isin(*stop),
-        ),
-        lambda p: F.concat_ws(" ", p),
-    )
-    return F.concat(kept, bigrams)
+    tokens = _SEPARATORS.split((text or "").lower())
+    kept = [w for w in tokens if len(w) > 2 and w not in STOPWORDS]
+    bigrams = [
+        f"{a} {b}"
+        for a, b in pairwise(tokens)
+        if len(a) > 2 and len(b) > 2 and a not in STOPWORDS and b not in STOPWORDS
+    ]
+    return kept + bigrams
 
 
-def class_tfidf(
-    clustered: DataFrame, top_n: int = 8, sizes: dict[int, int] | None = None, per_cluster_cap: int = 0, seed: int = 42
-) -> dict[int, list[tuple[str, float]]]:
-    """Per cluster id, its ``top_n`` (term, weight) by weight for non-noise sentences; terms are
-    unigrams and bigrams.
+@dataclass(frozen=True)
+class ClusterWords:
+    terms: dict[int, list[tuple[str, float]]]  # cluster_id -> top (term, c-TF-IDF weight), best first
+    representatives: dict[int, list[str]]  # cluster_id -> distinct sentences nearest the centroid
 
+
+_WORDS_SCHEMA = "cluster_id int, text string, value double, is_term boolean"
+_WORDS_ARROW = pa.schema(
+    [("cluster_id", pa.int32()), ("text", pa.string()), ("value", pa.float64()), ("is_term", pa.bool_())]
+)
+
+
+def cluster_words(
+    clustered: DataFrame,
+    top_n: int = 8,
+    per_cluster: int = 5,
+    sizes: dict[int, int] | None = None,
+    per_cluster_cap: int = 0,
+    seed: int = 42,
+) -> ClusterWords:
+    """Keywords and representative sentences of every cluster, from its non-noise sentences, in one job.
+
+    Keywords: the ``top_n`` terms (unigrams and bigrams) by c-TF-IDF,
     weight(t, c) = tf(t, c) / |c| · log(1 + A / f(t)), A = mean terms per cluster,
-    f(t) = occurrences of t in all clusters (BERTopic's c-TF-IDF). Ties rank alphabetically.
-    With ``sizes`` (non-noise sentences per cluster) and ``per_cluster_cap``, a cluster larger than
-    the cap counts the words of about ``per_cluster_cap`` of its sentences, picked by
-    hash(sentence_id, seed): the top terms of thousands of sentences are those of all of them.
+    f(t) = occurrences of t in all clusters (BERTopic's); ties rank alphabetically. With ``sizes``
+    (non-noise sentences per cluster) and ``per_cluster_cap``, a cluster larger than the cap counts
+    the words of about ``per_cluster_cap`` of its sentences, picked by hash(sentence_id, seed): the
+    top terms of thousands of sentences are those of all of them.
 
-    Spark counts tf(t, c) (one aggregation); the table of (cluster, term, count), bounded by the
-    cap, comes to the driver once and the weights are numpy arithmetic there: the joins and the
-    window of a Spark plan would each run jobs of their own for a few thousand rows.
+    Representatives: the ``per_cluster`` distinct texts nearest the centroid (ties by text).
+
+    Each partition counts its (cluster, term) pairs and keeps its nearest ``per_cluster`` distinct
+    texts per cluster; the driver adds the counts (a table bounded by the cap) and takes the nearest
+    of the nearest. That is exact: a text among the global nearest is among the nearest of the
+    partition holding its smallest distance (every text ahead of it there is ahead of it globally,
+    and fewer than ``per_cluster`` are). Python tokenises 32k sentences in ~0.3 s where Spark SQL's
+    higher-order functions took ~2.4 s, and one pass replaces three jobs.
     """
     kept = clustered.where(~F.col("is_noise"))
     large = {c: per_cluster_cap / n for c, n in (sizes or {}).items() if per_cluster_cap and n > per_cluster_cap}
+    sampled = F.lit(True)
     if large:
         share = F.coalesce(
             F.element_at(
@@ -88,11 +111,60 @@ def class_tfidf(
             F.lit(1.0),
         )
         bucket = F.pmod(F.xxhash64("sentence_id", F.lit(seed)), F.lit(1 << 20)) / F.lit(float(1 << 20))
-        kept = kept.where(bucket < share)
-    words = kept.select("cluster_id", F.explode(terms()).alias("term"))
-    tf = words.groupBy("cluster_id", "term").count().toArrow().to_pandas()
+        sampled = bucket < share
+
+    def partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        counts: Counter[tuple[int, str]] = Counter()
+        nearest = []
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            frame = batch.to_pandas()
+            nearest.append(_nearest_distinct(frame[["cluster_id", "text", "distance"]], per_cluster))
+            chosen = frame[frame["sampled"]]
+            for cluster_id, text in zip(chosen["cluster_id"].tolist(), chosen["text"].tolist(), strict=True):
+                counts.update((cluster_id, term) for term in terms(text))
+        if not nearest:
+            return
+        reps = _nearest_distinct(pd.concat(nearest, ignore_index=True), per_cluster)
+        pairs = sorted(counts)
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array(reps["cluster_id"].tolist() + [c for c, _ in pairs], pa.int32()),
+                pa.array(reps["text"].tolist() + [t for _, t in pairs], pa.string()),
+                pa.array(reps["distance"].tolist() + [float(counts[p]) for p in pairs], pa.float64()),
+                pa.array([False] * len(reps) + [True] * len(pairs), pa.bool_()),
+            ],
+            schema=_WORDS_ARROW,
+        )
+
+    rows = (
+        kept.select(
+            F.col("cluster_id").cast("int").alias("cluster_id"),
+            "text",
+            F.col("distance").cast("double").alias("distance"),
+            sampled.alias("sampled"),
+        )
+        .mapInArrow(partial, _WORDS_SCHEMA)
+        .toArrow()
+        .to_pandas()
+    )
+    is_term = rows["is_term"].astype(bool)
+    tf = rows[is_term].rename(columns={"text": "term", "value": "count"})
+    nearest = rows[~is_term].rename(columns={"value": "distance"})
+    representatives: dict[int, list[str]] = {}
+    if not nearest.empty:
+        found = _nearest_distinct(nearest, per_cluster)
+        for cluster_id, text in zip(found["cluster_id"], found["text"], strict=True):
+            representatives.setdefault(int(cluster_id), []).append(str(text))
+    return ClusterWords(_top_terms(tf, top_n), representatives)
+
+
+def _top_terms(tf: pd.DataFrame, top_n: int) -> dict[int, list[tuple[str, float]]]:
+    """(cluster_id, term, count) counts → per cluster its ``top_n`` (term, c-TF-IDF weight)."""
     if tf.empty:
         return {}
+    tf = tf.groupby(["cluster_id", "term"], as_index=False)["count"].sum()
     cluster_words = tf.groupby("cluster_id")["count"].transform("sum")
     term_total = tf.groupby("term")["count"].transform("sum")
     average = tf.groupby("cluster_id")["count"].sum().mean()
@@ -105,9 +177,6 @@ def class_tfidf(
     return out
 
 
-_REPRESENTATIVES_ARROW = pa.schema([("cluster_id", pa.int32()), ("text", pa.string()), ("distance", pa.float64())])
-
-
 def _nearest_distinct(frame: pd.DataFrame, per_cluster: int) -> pd.DataFrame:
     """Per cluster, the ``per_cluster`` distinct texts of smallest (distance, text), each at its
     smallest distance."""
@@ -116,33 +185,13 @@ def _nearest_distinct(frame: pd.DataFrame, per_cluster: int) -> pd.DataFrame:
     return distinct.groupby("cluster_id", sort=True).head(per_cluster)
 
 
+def class_tfidf(
+    clustered: DataFrame, top_n: int = 8, sizes: dict[int, int] | None = None, per_cluster_cap: int = 0, seed: int = 42
+) -> dict[int, list[tuple[str, float]]]:
+    """``cluster_words``' keywords alone."""
+    return cluster_words(clustered, top_n, 1, sizes, per_cluster_cap, seed).terms
+
+
 def representatives(clustered: DataFrame, per_cluster: int) -> dict[int, list[str]]:
-    """Per cluster id, the ``per_cluster`` distinct non-noise sentences nearest to its centroid,
-    nearest first (ties by text).
-
-    One Spark job: each partition keeps its own nearest ``per_cluster`` distinct texts per cluster and
-    the driver takes the nearest of those. Exact: a text among the global nearest is among the
-    nearest of the partition that holds its smallest distance (every text ahead of it there is
-    ahead of it globally, and fewer than ``per_cluster`` are).
-    """
-
-    def nearest(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        kept = [_nearest_distinct(b.to_pandas(), per_cluster) for b in batches if b.num_rows]
-        if kept:
-            found = _nearest_distinct(pd.concat(kept, ignore_index=True), per_cluster)
-            yield pa.RecordBatch.from_pandas(found, schema=_REPRESENTATIVES_ARROW, preserve_index=False)
-
-    rows = (
-        clustered.where(~F.col("is_noise"))
-        .select(F.col("cluster_id").cast("int").alias("cluster_id"), "text", F.col("distance").cast("double"))
-        .mapInArrow(nearest, "cluster_id int, text string, distance double")
-        .toArrow()
-        .to_pandas()
-    )
-    out: dict[int, list[str]] = {}
-    if rows.empty:
-        return out
-    found = _nearest_distinct(rows, per_cluster)
-    for cluster_id, text in zip(found["cluster_id"], found["text"], strict=True):
-        out.setdefault(int(cluster_id), []).append(str(text))
-    return out
+    """``cluster_words``' representative sentences alone."""
+    return cluster_words(clustered, per_cluster=per_cluster).representatives
