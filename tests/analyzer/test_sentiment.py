@@ -77,6 +77,7 @@ def test_a_head_needs_both_polarities():
 
 def test_trained_head_runs_in_spark_like_on_the_driver(spark):
     from pyspark.ml.functions import array_to_vector
+    from pyspark.sql import functions as F
 
     texts = POSITIVE + NEGATIVE + NEUTRAL
     labels = ["positive"] * 8 + ["negative"] * 8 + ["neutral"] * 6
@@ -87,11 +88,14 @@ def test_trained_head_runs_in_spark_like_on_the_driver(spark):
         [(i, t, v.tolist()) for i, (t, v) in enumerate(zip(unseen, vectors, strict=True))],
         "sentence_id long, text string, features array<float>",
     ).withColumn("features", array_to_vector("features"))
-    rows = {r["sentence_id"]: r for r in sentence_sentiment(frame, method="trained", head=head).collect()}
+    frame = frame.withColumn("review_id", F.col("sentence_id") + 100)
+    scored = sentence_sentiment(frame, method="trained", head=head, keep=["review_id"])
+    rows = {r["sentence_id"]: r for r in scored.collect()}
     labels_direct, scores_direct = head.predict(vectors, unseen)
     for i in range(3):
         assert rows[i]["sentiment"] == labels_direct[i]
         assert rows[i]["sentiment_score"] == pytest.approx(scores_direct[i], abs=1e-6)
+        assert rows[i]["review_id"] == i + 100
 
 
 def test_training_file_is_validated(tmp_path):

@@ -80,7 +80,10 @@ def _expected(scheme: str, p: list[float]) -> tuple[str, float]:
 def test_model_labels_follow_id2label_in_spark(spark, tiny_models, scheme):
     frame = spark.createDataFrame(list(enumerate(TEXTS)), "sentence_id long, text string").coalesce(1)
 
-    scored = {r["sentence_id"]: r for r in sentence_sentiment(frame, tiny_models[scheme], 0.05).collect()}
+    frame = frame.withColumn("review_id", frame["sentence_id"] * 10)
+    scored_frame = sentence_sentiment(frame, tiny_models[scheme], 0.05, keep=["review_id"])
+    scored = {r["sentence_id"]: r for r in scored_frame.collect()}
+    assert all(r["review_id"] == i * 10 for i, r in scored.items())
 
     assert sorted(scored) == [0, 1, 2, 3]
     for i, p in enumerate(_class_probabilities(tiny_models[scheme], TEXTS)):

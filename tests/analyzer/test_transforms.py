@@ -349,6 +349,9 @@ def test_sentence_and_review_sentiment(spark):
     assert overall[10]["sentiment_score"] == pytest.approx(expected_10)
     assert overall[11]["sentiment_overall"] == "negative"
     assert overall[12]["sentiment_overall"] == "neutral" and overall[12]["sentiment_score"] == 0.0
+    kept = sentence_sentiment(sentences, None, 0.05, keep=["review_id"])  # carried through: no join needed
+    assert kept.columns == ["review_id", "sentence_id", "sentiment", "sentiment_score"]
+    assert {r["review_id"]: r for r in review_sentiment(kept, reviews, 0.05).collect()} == overall
 
 
 @pytest.mark.parametrize(

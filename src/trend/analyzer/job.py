@@ -211,7 +211,7 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
     with stages.stage("sentiment"):
         chosen = sentiment_training.plan(sentences, reviews, config, dataset_id)
         result.sentiment_method, result.sentiment_note = chosen.method, chosen.note
-        columns = ["sentence_id", "text"] + (["features"] if chosen.head is not None else [])
+        columns = ["sentence_id", "review_id", "text"] + (["features"] if chosen.head is not None else [])
         scored = _keep(
             cached,
             sentiment.sentence_sentiment(
@@ -220,14 +220,15 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
                 config.sentiment_threshold,
                 chosen.method,
                 chosen.head,
+                keep=["review_id"],  # review means straight from the scores: no join back to the sentences
             ),
         )
         scored.count()
+        review_rows = _keep(cached, sentiment.review_sentiment(scored, reviews, config.sentiment_threshold))
+        review_rows.count()
         sentence_rows = clustered.select(
             "sentence_id", "review_id", "product_id", "cluster_id", "is_noise", "map_x", "map_y"
-        ).join(scored, "sentence_id")
-        review_rows = _keep(cached, sentiment.review_sentiment(sentence_rows, reviews, config.sentiment_threshold))
-        review_rows.count()
+        ).join(scored.drop("review_id"), "sentence_id")
 
     with stages.stage("staging"):
         frames = _result_frames(dataset_id, products, reviews, sentences, review_rows, sentence_rows, sims, viewpoints)

@@ -21,19 +21,31 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType
+from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
 from trend.analyzer.sentiment_head import SentimentHead, vader_compound
 from trend.analyzer.vectors import arrow_column, rows_matrix
 
 SENTENCE_SCHEMA = "sentence_id long, sentiment string, sentiment_score double"
+_SENTENCE_FIELDS = [
+    StructField("sentence_id", LongType()),
+    StructField("sentiment", StringType()),
+    StructField("sentiment_score", DoubleType()),
+]
+
+
+def _schema(sentences: DataFrame, keep: Sequence[str]) -> StructType:
+    """The scored rows' schema: the ``keep`` columns of ``sentences``, then SENTENCE_SCHEMA."""
+    return StructType([sentences.schema[c] for c in keep] + _SENTENCE_FIELDS)
+
+
 METHODS = ("vader", "model", "trained", "finetuned", "ratings")
 
 
@@ -120,7 +132,9 @@ def score_with_model(texts: list[str], model_path: str, threshold: float) -> lis
     ]
 
 
-def _model_sentiment(sentences: DataFrame, model_path: str, threshold: float, ship: bool = False) -> DataFrame:
+def _model_sentiment(
+    sentences: DataFrame, model_path: str, threshold: float, keep: Sequence[str], ship: bool = False
+) -> DataFrame:
     """``ship``: copy the model folder to every executor (a model fitted by this run on the driver)."""
     shipped = None
     if ship:
@@ -135,30 +149,31 @@ def _model_sentiment(sentences: DataFrame, model_path: str, threshold: float, sh
             scored = score_with_model(batch["text"].fillna("").tolist(), path, threshold)
             yield pd.DataFrame(
                 {
+                    **{c: batch[c] for c in keep},
                     "sentence_id": batch["sentence_id"],
                     "sentiment": [s for s, _ in scored],
                     "sentiment_score": [v for _, v in scored],
                 }
             )
 
-    return sentences.select("sentence_id", "text").mapInPandas(model_batches, SENTENCE_SCHEMA)
+    return sentences.select(*keep, "sentence_id", "text").mapInPandas(model_batches, _schema(sentences, keep))
 
 
 # --- VADER and trained heads ------------------------------------------------------------
 
 
-def _vader_sentiment(sentences: DataFrame, threshold: float) -> DataFrame:
+def _vader_sentiment(sentences: DataFrame, threshold: float, keep: Sequence[str]) -> DataFrame:
     @F.pandas_udf(DoubleType())  # type: ignore[call-overload]  # stubs lack the type-hinted form
     def vader_score(texts: pd.Series) -> pd.Series:
         return pd.Series(vader_compound(texts.fillna("").tolist()), index=texts.index, dtype="float64")
 
-    scored = sentences.select("sentence_id", vader_score("text").alias("sentiment_score"))
+    scored = sentences.select(*keep, "sentence_id", vader_score("text").alias("sentiment_score"))
     return scored.withColumn("sentiment", label_column("sentiment_score", threshold)).select(
-        "sentence_id", "sentiment", "sentiment_score"
+        *keep, "sentence_id", "sentiment", "sentiment_score"
     )
 
 
-def _head_sentiment(sentences: DataFrame, head: SentimentHead) -> DataFrame:
+def _head_sentiment(sentences: DataFrame, head: SentimentHead, keep: Sequence[str]) -> DataFrame:
     shared = sentences.sparkSession.sparkContext.broadcast(head)
 
     def head_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -168,10 +183,17 @@ def _head_sentiment(sentences: DataFrame, head: SentimentHead) -> DataFrame:
                 continue
             vectors = rows_matrix(batch["vector"].tolist())
             labels, scores = model.predict(vectors, batch["text"].fillna("").tolist())
-            yield pd.DataFrame({"sentence_id": batch["sentence_id"], "sentiment": labels, "sentiment_score": scores})
+            yield pd.DataFrame(
+                {
+                    **{c: batch[c] for c in keep},
+                    "sentence_id": batch["sentence_id"],
+                    "sentiment": labels,
+                    "sentiment_score": scores,
+                }
+            )
 
-    frame = sentences.select("sentence_id", "text", arrow_column(sentences).alias("vector"))
-    return frame.mapInPandas(head_batches, SENTENCE_SCHEMA)
+    frame = sentences.select(*keep, "sentence_id", "text", arrow_column(sentences).alias("vector"))
+    return frame.mapInPandas(head_batches, _schema(sentences, keep))
 
 
 def sentence_sentiment(
@@ -180,27 +202,30 @@ def sentence_sentiment(
     threshold: float = 0.05,
     method: str | None = None,
     head: SentimentHead | None = None,
+    keep: Sequence[str] = (),
 ) -> DataFrame:
-    """(sentence_id, text[, features]) → (sentence_id, sentiment, sentiment_score).
+    """(sentence_id, text[, features][, keep...]) → (keep..., sentence_id, sentiment, sentiment_score).
+
+    ``keep``: columns of ``sentences`` carried through to the scored rows (so no join brings them back).
 
     ``method`` defaults to ``model`` when a model path is given, else ``vader``; ``trained``
     and ``ratings`` need a fitted ``head`` and the ``features`` vector column.
     """
     method = method or ("model" if model_path else "vader")
     if method == "vader":
-        return _vader_sentiment(sentences, threshold)
+        return _vader_sentiment(sentences, threshold, keep)
     if method == "model":
         if not model_path:
             raise ValueError("sentiment_method=model needs sentiment_model_path")
-        return _model_sentiment(sentences, model_path, threshold)
+        return _model_sentiment(sentences, model_path, threshold, keep)
     if method == "finetuned":
         if not model_path:
             raise ValueError("sentiment_method=finetuned needs the fine-tuned model's folder")
-        return _model_sentiment(sentences, model_path, threshold, ship=True)
+        return _model_sentiment(sentences, model_path, threshold, keep, ship=True)
     if method in ("trained", "ratings"):
         if head is None:
             raise ValueError(f"sentiment_method={method} needs a fitted head")
-        return _head_sentiment(sentences, head)
+        return _head_sentiment(sentences, head, keep)
     raise ValueError(f"unknown sentiment method {method!r}; one of {METHODS}")
 
 
