@@ -14,7 +14,9 @@ by cosine similarity. The steps, none of which brings all vectors to the driver:
 5. cluster ids: clusters matching a previous run's centroid (cosine ≥ ``match_threshold``, one-to-one
    by the Hungarian method) keep its id, the others get fresh ids above every previous one;
 6. one more pass assigns every sentence and projects it on the sentence map (``projection``);
-   noise = distance to its centroid above median + ``noise_z``·1.4826·MAD of that cluster.
+   noise = distance to its centroid above median + ``noise_z``·1.4826·MAD of that cluster, read
+   from a per-cluster histogram of the distances (``distance_histograms``: one pass, which also
+   fills the cache of the assigned frame and counts each cluster's sentences and noise exactly).
 
 Same input → same clusters: the sample, its order, the seeds and the id order are fixed.
 """
