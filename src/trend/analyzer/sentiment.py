@@ -33,8 +33,9 @@ from pyspark.sql.types import DoubleType, LongType, StringType, StructField, Str
 from trend.analyzer.sentiment_head import SentimentHead, vader_compound
 from trend.analyzer.vectors import arrow_column, rows_matrix
 
-SENTENCE_SCHEMA = "sentence_id long, sentiment string, sentiment_score double"
-_SENTENCE_FIELDS = [
+METHODS = ("vader", "model", "trained", "finetuned", "ratings")
+# what every scorer returns per sentence, after the columns it was asked to keep
+SENTENCE_FIELDS = [
     StructField("sentence_id", LongType()),
     StructField("sentiment", StringType()),
     StructField("sentiment_score", DoubleType()),
@@ -42,11 +43,8 @@ _SENTENCE_FIELDS = [
 
 
 def _schema(sentences: DataFrame, keep: Sequence[str]) -> StructType:
-    """The scored rows' schema: the ``keep`` columns of ``sentences``, then SENTENCE_SCHEMA."""
-    return StructType([sentences.schema[c] for c in keep] + _SENTENCE_FIELDS)
-
-
-METHODS = ("vader", "model", "trained", "finetuned", "ratings")
+    """The scored rows' schema: the ``keep`` columns of ``sentences``, then SENTENCE_FIELDS."""
+    return StructType([sentences.schema[c] for c in keep] + SENTENCE_FIELDS)
 
 
 class LabelMappingError(ValueError):
