@@ -103,7 +103,8 @@ class _Stages:
         try:
             yield
         finally:
-            context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+            for key in ("spark.jobGroup.id", "spark.job.description"):  # what setJobGroup set
+                context.setLocalProperty(key, None)  # type: ignore[arg-type]
         self.result.timings[name] = round(time.perf_counter() - started, 3)
         self.result.spark_jobs[name] = len(context.statusTracker().getJobIdsForGroup(group))
         if name in PROGRESS:
