@@ -54,14 +54,14 @@ def test_lloyd_passes_in_spark_are_scikit_learns_and_stop_when_they_stop_paying(
     data = x.astype(np.float64)
     start = data[np.random.default_rng(3).choice(len(x), 10, replace=False)]
     vectors = _frame(spark, x).select("sentence_id", F.col("features").alias("vec"))
-    centers, sizes, iterations = clustering.fit_centroids(vectors, start, AnalyzerConfig(kmeans_max_iter=50))
+    centers, sizes, iterations, _ = clustering.fit_centroids(vectors, start, AnalyzerConfig(kmeans_max_iter=50))
     assert 1 < iterations < 50
     local = KMeans(10, init=start, n_init=1, max_iter=iterations, tol=0).fit(data)  # the same passes
     np.testing.assert_allclose(centers, local.cluster_centers_, atol=1e-6)
     assert sizes.sum() == len(x)
     _, _, inertia = clustering.lloyd_step(vectors, local.cluster_centers_)
     assert inertia == pytest.approx(local.inertia_, rel=1e-6)
-    _, _, exact = clustering.fit_centroids(vectors, start, AnalyzerConfig(kmeans_max_iter=50, kmeans_tol=0))
+    exact = clustering.fit_centroids(vectors, start, AnalyzerConfig(kmeans_max_iter=50, kmeans_tol=0)).iterations
     assert exact > iterations  # tol 0: until nothing moves or the pass limit
 
 
@@ -95,3 +95,31 @@ def test_lsh_compares_only_a_fraction_of_all_pairs(spark):
     )
     top = similarity.lsh_top_k(twin, 1, config, 2).collect()
     assert {(r["product_id"], r["similar_product_id"]) for r in top} == {(1, 2), (2, 1)}
+
+
+def test_all_passes_in_one_barrier_job_match_a_job_per_pass_bit_for_bit(spark):
+    x, _ = _planted(np.random.default_rng(6), k=5, per=200, spread=0.3)
+    start = x[np.random.default_rng(7).choice(len(x), 8, replace=False)].astype(np.float64)
+    config = AnalyzerConfig(kmeans_max_iter=50)
+    data = pd.DataFrame({"sentence_id": np.arange(len(x)), "product_id": np.arange(len(x)) % 7, "features": list(x)})
+    frame = (
+        spark.createDataFrame(data, "sentence_id long, product_id long, features array<float>")
+        .repartition(2)  # within local[2]'s two task slots: the barrier path
+        .cache()
+    )
+    frame.count()
+    vectors = frame.select("sentence_id", "product_id", F.col("features").alias("vec"))
+    context = spark.sparkContext
+    context.setJobGroup("barrier-fit", "test")
+    fit = clustering.fit_centroids(vectors, start, config, sum_by="product_id")
+    context.setLocalProperty("spark.jobGroup.id", None)
+    assert len(context.statusTracker().getJobIdsForGroup("barrier-fit")) == 1  # every pass in one job
+    per_pass = clustering._iterate(
+        lambda c: clustering.lloyd_step(vectors, c), start, config.kmeans_max_iter, config.kmeans_tol
+    )
+    assert fit.iterations == per_pass[2] > 1
+    np.testing.assert_array_equal(fit.centers, per_pass[0])
+    np.testing.assert_array_equal(fit.sizes, per_pass[1])
+    # the products' review sums come with it: the same partials as the similarity stage's own pass
+    assert fit.group_sums == similarity.partial_review_sums(frame)
+    frame.unpersist()

@@ -111,3 +111,20 @@ def test_heartbeat_keeps_the_claim_alive_and_stops_when_it_is_lost(db):
         time.sleep(0.5)
         assert not beat._thread.is_alive()  # noticed it lost the claim
     assert dataset_row(ds, dataset_id)["claim_token"] == "run-b"
+
+
+def test_heartbeat_waits_out_the_publish_transaction_without_a_deadlock(db, caplog):
+    """The publish locks the row, works for a while, then sets status 3: beats meanwhile skip, none fails."""
+    ds = db["ds_analyzer"]
+    dataset_id = _dataset_with_history(db)
+    lifecycle.claim(ds, dataset_id, "run-a")
+    caplog.set_level("DEBUG", logger="trend.analyzer.lifecycle")
+    with lifecycle.Heartbeat(lambda: connect("ds_analyzer"), dataset_id, "run-a", interval=0.2):
+        time.sleep(0.5)
+        with transaction(ds) as cur:  # what publish does: lock, work, complete
+            lifecycle.ensure_owner(cur, dataset_id, "run-a")
+            time.sleep(lifecycle.HEARTBEAT_LOCK_WAIT_SECONDS + 1.5)  # a beat waits for the lock and gives up
+            lifecycle.complete(cur, dataset_id, "run-a")
+    assert "heartbeat skipped, the row is locked" in caplog.text
+    assert "heartbeat failed" not in caplog.text
+    assert dataset_row(ds, dataset_id)["status"] == DatasetStatus.COMPLETED

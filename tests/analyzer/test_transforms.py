@@ -34,7 +34,7 @@ def _features_frame(spark, vectors, texts=None):
     return frame.select("sentence_id", "text", array_to_vector("vec").alias("features"))
 
 
-def test_embedding_blobs_decode_to_unit_float32_blobs_and_a_wrong_length_fails(spark):
+def test_embedding_blobs_decode_to_unit_float32_blobs_and_bad_ones_are_counted(spark):
     rng = np.random.default_rng(3)
     vectors = rng.normal(size=(50, 8)).astype("<f4")
     vectors[7] = 0  # a zero vector stays zero instead of dividing by zero
@@ -48,13 +48,34 @@ def test_embedding_blobs_decode_to_unit_float32_blobs_and_a_wrong_length_fails(s
     expected = vectors / np.where(norms == 0, 1, norms)
     assert np.allclose(np.array([decoded[i] for i in range(50)]), expected, atol=1e-6)
     assert decoded[7] == [0.0] * 8
+    assert extract.check_embeddings(extract.decode_embeddings(frame, 8), 1, AnalyzerConfig()) == 50
 
-    short = spark.createDataFrame(
-        [(1, bytearray(vectors[0].tobytes())), (2, bytearray(vectors[1, :5].tobytes()))],
-        "sentence_id int, embedding binary",
+    bad = spark.createDataFrame(
+        [
+            (1, bytearray(vectors[0].tobytes()), "m"),
+            (2, bytearray(vectors[1, :5].tobytes()), "m"),  # 5 values
+            (3, bytearray(vectors[2].tobytes()), "other"),  # another model's
+            (4, None, "m"),
+        ],
+        "sentence_id int, embedding binary, embedding_model string",
     )
-    with pytest.raises(Exception, match="embedding has 5 values, expected 8"):
-        extract.decode_embeddings(short, 8).collect()
+    rows = {r["sentence_id"]: r for r in extract.decode_embeddings(bad, 8, "m").collect()}
+    assert [rows[i]["embedding_problem"] for i in (1, 2, 3, 4)] == [
+        extract.FINE,
+        extract.WRONG_EMBEDDING,
+        extract.WRONG_EMBEDDING,
+        extract.NO_EMBEDDING,
+    ]
+    assert np.allclose(np.frombuffer(rows[1]["features"], "<f4"), expected[0], atol=1e-6)
+    assert rows[2]["features"] is rows[3]["features"] is rows[4]["features"] is None
+    config = AnalyzerConfig(embedding_dim=8, embedding_model="m")
+    with pytest.raises(AnalysisError, match="1 of 4 sentences have no embedding") as missing:
+        extract.check_embeddings(extract.decode_embeddings(bad, 8, "m"), 1, config)
+    assert missing.value.code == ErrorCode.MISSING_EMBEDDINGS
+    wrong = bad.where("embedding IS NOT NULL")
+    with pytest.raises(AnalysisError, match="2 of 3 sentences are not 8-dim m embeddings") as mismatch:
+        extract.check_embeddings(extract.decode_embeddings(wrong, 8, "m"), 1, config)
+    assert mismatch.value.code == ErrorCode.EMBEDDING_DIMENSION_MISMATCH
 
 
 def test_initial_k_grows_with_the_data_within_its_bounds():

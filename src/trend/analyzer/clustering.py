@@ -25,16 +25,18 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType, DoubleType, IntegerType, StructField, StructType
 
-from trend.analyzer import projection
+from trend.analyzer import gather, projection
 from trend.analyzer import vectors as vector_columns
 from trend.analyzer.settings import AnalyzerConfig
 
@@ -51,6 +53,15 @@ class KChoice:
     matched: dict[int, int] = field(default_factory=dict)  # cluster_id -> cosine to the previous centroid (x1000)
     iterations: int = 0
     counts: dict[int, tuple[int, int]] = field(default_factory=dict)  # cluster_id -> (sentences, noise), non-empty
+    # with ``sum_by``: per group (product), each partition's float64 sum of its vectors, if the fit made them
+    group_sums: dict[int, list[bytes]] | None = None
+
+
+class Fit(NamedTuple):
+    centers: np.ndarray
+    sizes: np.ndarray
+    iterations: int
+    group_sums: dict[int, list[bytes]] | None = None  # only from the one-job fit, when asked for
 
 
 def initial_k(n: int, config: AnalyzerConfig) -> int:
@@ -65,9 +76,9 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
-def _as_matrix(frame: DataFrame) -> DataFrame:
-    """(sentence_id, vec): the job's cached float32 blobs as they are (arrays, ML vectors converted)."""
-    return frame.select("sentence_id", vector_columns.arrow_column(frame, "features").alias("vec"))
+def _as_matrix(frame: DataFrame, *extra: str) -> DataFrame:
+    """(sentence_id, vec, *extra): the job's cached float32 blobs as they are (arrays, ML vectors converted)."""
+    return frame.select("sentence_id", vector_columns.arrow_column(frame, "features").alias("vec"), *extra)
 
 
 def sample_vectors(features: DataFrame, config: AnalyzerConfig, n: int | None = None) -> np.ndarray:
@@ -123,27 +134,44 @@ def _nearest(matrix: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return np.argmax(matrix @ centers.T - 0.5 * np.einsum("ij,ij->i", centers, centers), axis=1)
 
 
-def lloyd_step(vectors: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """One K-means pass over all sentences: (sum of vectors, count) per centre and the pass's
-    within-cluster sum of squared distances, reduced on the driver."""
+def _pass_sums(matrices: Iterable[np.ndarray], centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One partition's part of a Lloyd pass, batch by batch: (sum of vectors k × dim, count k,
+    sum of squared distances k) per nearest centre."""
     k, dim = centers.shape
     half_norms = 0.5 * np.einsum("ij,ij->i", centers, centers)
+    sums, counts, squares = np.zeros((k, dim)), np.zeros(k), np.zeros(k)
+    for matrix in matrices:
+        scores = matrix @ centers.T - half_norms
+        nearest = np.argmax(scores, axis=1)
+        onehot = np.zeros((k, len(nearest)))
+        onehot[nearest, np.arange(len(nearest))] = 1.0
+        sums += onehot @ matrix
+        counts += np.bincount(nearest, minlength=k)
+        # |x - c|² = |x|² - 2 (x·c - |c|²/2)
+        distances = np.einsum("ij,ij->i", matrix, matrix) - 2 * scores[np.arange(len(nearest)), nearest]
+        squares += np.bincount(nearest, weights=distances, minlength=k)
+    return sums, counts, squares
+
+
+def _add_up(parts: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], k: int, dim: int):
+    """The partitions' (sums, counts, squares), in partition order, added into (totals, counts, inertia)."""
+    totals, counts, inertia = np.zeros((k, dim)), np.zeros(k), 0.0
+    for sums, part_counts, squares in parts:
+        for cluster in np.flatnonzero(part_counts).tolist():
+            totals[cluster] += sums[cluster]
+            counts[cluster] += part_counts[cluster]
+            inertia += squares[cluster]
+    return totals, counts, inertia
+
+
+def lloyd_step(vectors: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """One K-means pass over all sentences as its own Spark job: (sum of vectors, count) per centre
+    and the pass's within-cluster sum of squared distances, reduced on the driver."""
+    k, dim = centers.shape
 
     def partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        sums, counts, squares = np.zeros((k, dim)), np.zeros(k), np.zeros(k)
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            matrix = vector_columns.arrow_matrix(batch.column("vec"))
-            scores = matrix @ centers.T - half_norms
-            nearest = np.argmax(scores, axis=1)
-            onehot = np.zeros((k, len(nearest)))
-            onehot[nearest, np.arange(len(nearest))] = 1.0
-            sums += onehot @ matrix
-            counts += np.bincount(nearest, minlength=k)
-            # |x - c|² = |x|² - 2 (x·c - |c|²/2)
-            distances = np.einsum("ij,ij->i", matrix, matrix) - 2 * scores[np.arange(len(nearest)), nearest]
-            squares += np.bincount(nearest, weights=distances, minlength=k)
+        matrices = (vector_columns.arrow_matrix(b.column("vec")) for b in batches if b.num_rows)
+        sums, counts, squares = _pass_sums(matrices, centers)
         used = np.flatnonzero(counts)
         yield pa.RecordBatch.from_arrays(
             [
@@ -157,30 +185,122 @@ def lloyd_step(vectors: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.
 
     totals, counts, inertia = np.zeros((k, dim)), np.zeros(k), 0.0
     for row in vectors.select("vec").mapInArrow(partial, _SUMS).collect():  # ≤ k rows per partition
-        totals[row["cluster"]] += np.frombuffer(row["sums"], dtype=np.float64)
+        totals[row["cluster"]] += np.frombuffer(row["sums"], dtype=np.float64)  # as _add_up: partition order
         counts[row["cluster"]] += row["count"]
         inertia += row["squares"]
     return totals, counts, inertia
 
 
-def fit_centroids(vectors: DataFrame, start: np.ndarray, config: AnalyzerConfig) -> tuple[np.ndarray, np.ndarray, int]:
-    """Lloyd iterations from ``start``; (centres, sizes, iterations).
+def _iterate(
+    step: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, float]], start: np.ndarray, max_iter: int, tol: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Lloyd iterations from ``start`` with ``step(centers)`` → (totals, counts, inertia); (centres, sizes, passes).
 
-    Stops when a pass lowers the within-cluster sum of squares by less than ``kmeans_tol`` of it
-    (the centres only creep by then: over-clustered centroids that the merge joins anyway), or
-    after ``kmeans_max_iter`` passes.
+    Stops when a pass lowers the within-cluster sum of squares by less than ``tol`` of it (the
+    centres only creep by then: over-clustered centroids that the merge joins anyway), or after
+    ``max_iter`` passes. An empty cluster keeps its centre.
     """
     centers = start.copy()
     counts = np.zeros(len(centers))
     previous = math.inf
     iterations = 0
-    for iterations in range(1, max(1, config.kmeans_max_iter) + 1):
-        totals, counts, inertia = lloyd_step(vectors, centers)
+    for iterations in range(1, max(1, max_iter) + 1):
+        totals, counts, inertia = step(centers)
         centers = np.where(counts[:, None] > 0, totals / np.maximum(counts, 1)[:, None], centers)
-        if previous - inertia <= config.kmeans_tol * inertia:
+        if previous - inertia <= tol * inertia:
             break
         previous = inertia
     return centers, counts, iterations
+
+
+def _encode_part(sums: np.ndarray, counts: np.ndarray, squares: np.ndarray) -> bytes:
+    return np.concatenate([counts, squares, sums.ravel()]).tobytes()
+
+
+def _decode_part(payload: bytes, k: int, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    values = np.frombuffer(payload, dtype=np.float64)
+    return values[2 * k :].reshape(k, dim), values[:k], values[k : 2 * k]
+
+
+_FIT = "kind string, key long, value binary"  # ("fit", passes, centres + sizes) once; ("sums", group, sums) per group
+
+
+def _fit_in_tasks(vectors: DataFrame, start: np.ndarray, config: AnalyzerConfig, parts: int, sum_by: str | None) -> Fit:
+    """All Lloyd passes in one barrier stage: each task keeps its partition's vectors (float32, as
+    cached) and the tasks swap their per-pass sums through a ``gather.Rendezvous`` on the driver;
+    every task adds them up in partition order, so all hold the same centres after each pass.
+    With ``sum_by``, each task also sums its vectors per value of that column (the products'
+    review sums for the similarity stage, without a pass of their own)."""
+    k, dim = start.shape
+    max_iter, tol = config.kmeans_max_iter, config.kmeans_tol
+    context = vectors.sparkSession.sparkContext
+    host = context.getConf().get("spark.driver.host", "127.0.0.1")
+    bind = context.getConf().get("spark.driver.bindAddress", host)
+    with gather.Rendezvous(parts, host, bind) as rendezvous:
+        address, secret = rendezvous.address, rendezvous.secret
+
+        def fit(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            from pyspark import BarrierTaskContext
+
+            task = BarrierTaskContext.get()
+            kept = [batch for batch in batches if batch.num_rows]
+            with gather.Member(address, secret, task.partitionId()) as member:
+
+                def step(centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+                    mine = _pass_sums((vector_columns.arrow_matrix(b.column("vec")) for b in kept), centers)
+                    everyone = member.gather(_encode_part(*mine))
+                    return _add_up((_decode_part(p, k, dim) for p in everyone), k, dim)
+
+                centers, counts, iterations = _iterate(step, start, max_iter, tol)
+            rows: list[tuple[str, int, bytes]] = []
+            if task.partitionId() == 0:
+                rows.append(("fit", iterations, centers.tobytes() + counts.tobytes()))
+            if sum_by is not None:
+                totals: dict[int, np.ndarray] = {}
+                for b in kept:
+                    ids = b.column(sum_by).to_numpy(zero_copy_only=False)
+                    vector_columns.add_group_sums(totals, ids, vector_columns.arrow_matrix(b.column("vec")))
+                rows.extend(("sums", key, totals[key].tobytes()) for key in sorted(totals))
+            kinds, keys, values = zip(*rows, strict=True) if rows else ((), (), ())
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(kinds, pa.string()), pa.array(keys, pa.int64()), pa.array(values, pa.binary())],
+                names=["kind", "key", "value"],
+            )
+
+        columns = ["vec"] + ([F.col(sum_by).cast("long").alias(sum_by)] if sum_by else [])
+        collected = vectors.select(*columns).mapInArrow(fit, _FIT, barrier=True).collect()
+    (fitted,) = [r for r in collected if r["kind"] == "fit"]
+    values = np.frombuffer(fitted["value"], dtype=np.float64)
+    group_sums: dict[int, list[bytes]] | None = None
+    if sum_by is not None:
+        group_sums = {}
+        for r in collected:
+            if r["kind"] == "sums":
+                group_sums.setdefault(int(r["key"]), []).append(bytes(r["value"]))
+    return Fit(values[: k * dim].reshape(k, dim).copy(), values[k * dim :].copy(), int(fitted["key"]), group_sums)
+
+
+def fit_centroids(vectors: DataFrame, start: np.ndarray, config: AnalyzerConfig, sum_by: str | None = None) -> Fit:
+    """Lloyd iterations from ``start`` over ``vectors`` (sentence_id, vec, ...); (centres, sizes, passes,
+    group sums: see ``_fit_in_tasks``, None on the job-per-pass path).
+
+    When the frame's partitions fit the session's task slots, one Spark job runs every pass
+    (``_fit_in_tasks``: the vectors leave the cache once); otherwise, or when Spark refuses a
+    barrier stage over the frame (a ``coalesce`` in its lineage, say), each pass is a job
+    (``lloyd_step``). Both add the same partition sums in the same order: the same centres.
+    """
+    parts = vectors.rdd.getNumPartitions()
+    if parts <= vectors.sparkSession.sparkContext.defaultParallelism:
+        try:
+            return _fit_in_tasks(vectors, start, config, parts, sum_by)
+        except Py4JJavaError as exc:  # refused when the job is submitted, before any task runs
+            refusal = exc.java_exception.getClass().getName()
+            if not refusal.startswith("org.apache.spark.scheduler.BarrierJob"):
+                raise
+            log.info("K-means: no barrier stage over this frame (%s); one Spark job per pass", refusal)
+    return Fit(
+        *_iterate(lambda centers: lloyd_step(vectors, centers), start, config.kmeans_max_iter, config.kmeans_tol)
+    )
 
 
 def merge_centroids(centers: np.ndarray, sizes: np.ndarray, config: AnalyzerConfig) -> np.ndarray:
@@ -365,20 +485,24 @@ def cluster_sentences(
     config: AnalyzerConfig,
     previous: dict[int, np.ndarray] | None = None,
     keep: Callable[[DataFrame], DataFrame] = DataFrame.cache,
+    sum_by: str | None = None,
 ) -> tuple[DataFrame, KChoice]:
     """features (sentence_id, features, ...) → the other columns + cluster_id, distance, is_noise,
     map_x, map_y; the vectors are read once more (``assign``), into a frame cached by ``keep``.
 
-    ``previous``: the dataset's last published centroids by cluster id (continuity of ids).
+    ``previous``: the dataset's last published centroids by cluster id (continuity of ids);
+    ``sum_by``: a column to sum the vectors by in the K-means job (``KChoice.group_sums``).
     """
     k0 = initial_k(n, config)
     sample = sample_vectors(features, config, n)
+    group_sums = None
     if k0 == 1 or len(sample) <= k0:
         centers, iterations = _unit(sample.mean(axis=0, keepdims=True)), 0
     else:
-        vectors = _as_matrix(features)
-        raw, sizes, iterations = fit_centroids(vectors, _initial_centroids(sample, k0, config), config)
-        centers = merge_centroids(raw, sizes, config)
+        vectors = _as_matrix(features, *([sum_by] if sum_by else []))
+        fitted = fit_centroids(vectors, _initial_centroids(sample, k0, config), config, sum_by)
+        centers = merge_centroids(fitted.centers, fitted.sizes, config)
+        iterations, group_sums = fitted.iterations, fitted.group_sums
     ids, matched = match_ids(centers, previous or {}, config.match_threshold)
     log.info(
         "k0=%d -> k=%d after merging (%d Lloyd passes); ids %s, kept from the last run %s",
@@ -399,5 +523,6 @@ def cluster_sentences(
         matched,
         iterations,
         counts={c: n for c, n in cluster_counts(histograms, first_noise).items() if sum(n)},
+        group_sums=group_sums,
     )
     return clustered, choice

@@ -1,7 +1,11 @@
-"""Reading a dataset's input: validation in SQL, then partitioned JDBC reads into Spark.
+"""Reading a dataset's input: per-product counts in SQL, then partitioned JDBC reads into Spark.
 
-Product ids come from ``parse_product_ids`` (validated ints), so they are the
-only values formatted into the JDBC subqueries; names go through quote_identifier.
+The products are checked in SQL (``summarise_input``: counts from the indexes, no embedding is
+read); the embeddings are checked in Spark while they are read and decoded (``decode_embeddings``
+marks each row's problem, ``check_embeddings`` counts them in the pass that fills the cache), so
+MariaDB reads every sentence row once. Product ids come from ``parse_product_ids`` (validated
+ints), so they are the only values formatted into the JDBC subqueries; names go through
+quote_identifier; the model name is a Spark literal, never SQL text.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType
@@ -41,24 +46,20 @@ class InputSummary:
     sentence_count: int
     min_sentence_id: int
     max_sentence_id: int
-    missing_embeddings: int = 0
-    bad_embeddings: int = 0
 
 
 def summarise_input(av_conn, product_ids: list[int], config: AnalyzerConfig) -> InputSummary:
-    """Per-product counts in one query; products without review sentences are excluded with the reason."""
+    """Per-product counts in one query (index lookups only: no sentence row is read); products
+    without review sentences are excluded with the reason."""
     marks = ", ".join(["%s"] * len(product_ids))
     rows = fetch_all(
         av_conn,
         f"""SELECT p.id AS product_id, p.mall_product_id, COUNT(DISTINCT r.id) AS reviews, COUNT(s.id) AS sentences,
-                   SUM(s.embedding IS NULL) AS missing,
-                   SUM(s.embedding IS NOT NULL AND (LENGTH(s.embedding) <> %s OR
-                       COALESCE(s.embedding_dim, 0) <> %s OR COALESCE(s.embedding_model, '') <> %s)) AS bad_dim,
                    MIN(s.id) AS min_id, MAX(s.id) AS max_id
             FROM products p LEFT JOIN reviews r ON r.product_id = p.id
             LEFT JOIN review_sentences s ON s.review_id = r.id
             WHERE p.id IN ({marks}) GROUP BY p.id""",
-        [4 * config.embedding_dim, config.embedding_dim, config.embedding_model, *product_ids],
+        product_ids,
     )
     found = {int(r["product_id"]): r for r in rows}
     excluded = [_exclusion(p, found.get(p)) for p in product_ids if p not in found or not found[p]["sentences"]]
@@ -69,8 +70,6 @@ def summarise_input(av_conn, product_ids: list[int], config: AnalyzerConfig) -> 
         sum(int(r["sentences"]) for r in kept),
         min((int(r["min_id"]) for r in kept), default=0),
         max((int(r["max_id"]) for r in kept), default=0),
-        sum(int(r["missing"] or 0) for r in kept),
-        sum(int(r["bad_dim"] or 0) for r in kept),
     )
 
 
@@ -94,8 +93,8 @@ def record_exclusions(ds_conn, dataset_id: int, excluded: list[Exclusion]) -> No
         log.warning("dataset %s: product %s (%s) left out: %s", dataset_id, e.product_id, e.mall_product_id, e.reason)
 
 
-def check_input(summary: InputSummary, dataset_id: int, config: AnalyzerConfig) -> None:
-    """Raise the matching 1xxx code when what remains cannot be analysed."""
+def check_input(summary: InputSummary, dataset_id: int) -> None:
+    """Raise 1003 (empty dataset) when no product is left to analyse."""
     if not summary.product_ids:
         reasons = "; ".join(f"{e.product_id}: {e.reason}" for e in summary.excluded[:20])
         raise AnalysisError(
@@ -103,25 +102,13 @@ def check_input(summary: InputSummary, dataset_id: int, config: AnalyzerConfig) 
             f"none of the {len(summary.excluded)} products has review sentences ({reasons})",
             dataset_id,
         )
-    if summary.missing_embeddings:
-        raise AnalysisError(
-            ErrorCode.MISSING_EMBEDDINGS,
-            f"{summary.missing_embeddings} of {summary.sentence_count} sentences have no embedding",
-            dataset_id,
-        )
-    if summary.bad_embeddings:
-        raise AnalysisError(
-            ErrorCode.EMBEDDING_DIMENSION_MISMATCH,
-            f"{summary.bad_embeddings} of {summary.sentence_count} sentences are not "
-            f"{config.embedding_dim}-dim {config.embedding_model} embeddings",
-            dataset_id,
-        )
 
 
 def validate_input(av_conn, dataset_id: int, product_ids: list[int], config: AnalyzerConfig) -> InputSummary:
-    """summarise_input + check_input, without recording exclusions (benchmarks, checks)."""
+    """summarise_input + check_input, without recording exclusions (benchmarks, checks); the
+    embeddings are checked as the job reads them (``check_embeddings``)."""
     summary = summarise_input(av_conn, product_ids, config)
-    check_input(summary, dataset_id, config)
+    check_input(summary, dataset_id)
     return summary
 
 
@@ -155,13 +142,16 @@ def read_reviews(spark: SparkSession, config: AnalyzerConfig, product_ids: list[
 
 
 def read_sentences(spark: SparkSession, config: AnalyzerConfig, summary: InputSummary) -> DataFrame:
-    """Sentences with their raw embedding, read in id ranges by ``jdbc_partitions`` connections."""
+    """Sentences with their raw embedding, read in id ranges by ``jdbc_partitions`` connections at
+    most, and no more than the session's task slots (the partitions of the cached vectors: K-means
+    runs all its passes in one barrier stage when they fit the slots, see ``clustering.fit_centroids``)."""
     query = (
-        f"(SELECT s.id AS sentence_id, s.review_id, r.product_id, s.sentence AS text, s.embedding "
+        f"(SELECT s.id AS sentence_id, s.review_id, r.product_id, s.sentence AS text, s.embedding, s.embedding_model "
         f"FROM review_sentences s JOIN reviews r ON r.id = s.review_id "
         f"WHERE r.product_id IN ({_in_list(summary.product_ids)})) AS s"
     )
-    partitions = max(1, min(config.jdbc_partitions, summary.sentence_count // 500 + 1))
+    slots = spark.sparkContext.defaultParallelism
+    partitions = max(1, min(config.jdbc_partitions, slots, summary.sentence_count // 500 + 1))
     return (
         _reader(spark, config, config.av_db)
         .option("dbtable", query)
@@ -173,9 +163,15 @@ def read_sentences(spark: SparkSession, config: AnalyzerConfig, summary: InputSu
     )
 
 
-def decode_embeddings(sentences: DataFrame, dim: int) -> DataFrame:
-    """Blob column ``embedding`` → ``features``, the same float32 blob L2-normalised; a wrong
-    length fails loudly.
+# decode_embeddings' ``embedding_problem`` per row
+FINE, NO_EMBEDDING, WRONG_EMBEDDING = 0, 1, 2
+
+
+def decode_embeddings(sentences: DataFrame, dim: int, model: str | None = None) -> DataFrame:
+    """Blob column ``embedding`` → ``features``, the same float32 blob L2-normalised, and
+    ``embedding_problem``: FINE, NO_EMBEDDING (NULL) or WRONG_EMBEDDING (not 4 · dim bytes, or,
+    with ``model`` and an ``embedding_model`` column, another model's); ``features`` is NULL
+    unless FINE.
 
     float32 blobs are what the embeddings are stored as and what the job caches (see
     ``trend.analyzer.vectors``). An Arrow UDF: a batch's blobs are one contiguous buffer, read as an
@@ -183,10 +179,51 @@ def decode_embeddings(sentences: DataFrame, dim: int) -> DataFrame:
     """
 
     def decode(blobs: pa.Array) -> pa.Array:
-        return to_blobs(unit_rows(blob_matrix(blobs, dim)))
+        lengths = pc.fill_null(pc.binary_length(blobs), 0).to_numpy()
+        if not blobs.null_count and (lengths == 4 * dim).all():
+            return to_blobs(unit_rows(blob_matrix(blobs, dim)))
+        # a batch with a problem (the job stops on it): the fine rows decoded one by one
+        return pa.array(
+            [
+                None
+                if b is None or len(b) != 4 * dim
+                else to_blobs(unit_rows(np.frombuffer(b, "<f4")[None]))[0].as_py()
+                for b in blobs.to_pylist()
+            ],
+            pa.binary(),
+        )
 
     decode_udf = F.arrow_udf(decode, BinaryType())  # type: ignore[call-overload]
-    return sentences.withColumn("features", decode_udf("embedding")).drop("embedding")
+    blob = F.col("embedding")
+    wrong = F.length(blob) != 4 * dim
+    if model is not None and "embedding_model" in sentences.columns:
+        wrong = wrong | ~F.col("embedding_model").eqNullSafe(F.lit(model))
+    problem = F.when(blob.isNull(), NO_EMBEDDING).when(wrong, WRONG_EMBEDDING).otherwise(FINE)
+    decoded = sentences.withColumn("embedding_problem", problem)
+    features = F.when(F.col("embedding_problem") == FINE, decode_udf(blob))
+    return decoded.withColumn("features", features).drop("embedding", "embedding_model")
+
+
+def check_embeddings(sentences: DataFrame, dataset_id: int, config: AnalyzerConfig) -> int:
+    """Count ``decode_embeddings``' problems (as the job's first action on the cached frame, this
+    pass also fills the cache); raise 1004 / 1005 with the counts, else return the sentence count."""
+    counts = {
+        int(r["embedding_problem"]): int(r["n"])
+        for r in sentences.groupBy("embedding_problem").agg(F.count("*").alias("n")).collect()
+    }
+    total = sum(counts.values())
+    if counts.get(NO_EMBEDDING):
+        raise AnalysisError(
+            ErrorCode.MISSING_EMBEDDINGS, f"{counts[NO_EMBEDDING]} of {total} sentences have no embedding", dataset_id
+        )
+    if counts.get(WRONG_EMBEDDING):
+        raise AnalysisError(
+            ErrorCode.EMBEDDING_DIMENSION_MISMATCH,
+            f"{counts[WRONG_EMBEDDING]} of {total} sentences are not "
+            f"{config.embedding_dim}-dim {config.embedding_model} embeddings",
+            dataset_id,
+        )
+    return total
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -38,7 +39,7 @@ from trend.status import DatasetStatus, ErrorCode
 log = logging.getLogger(__name__)
 
 # progress written when each stage has finished
-PROGRESS = {"extract": 15, "similarity": 30, "clustering": 50, "labelling": 65, "sentiment": 80, "staging": 90}
+PROGRESS = {"extract": 15, "clustering": 45, "similarity": 50, "labelling": 65, "sentiment": 80, "staging": 90}
 # what an unexpected exception in a stage means
 STAGE_ERRORS = {
     "claim": ErrorCode.DATABASE_READ_FAILED,
@@ -182,29 +183,30 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
             av.close()
         extract.record_exclusions(stages.conn, dataset_id, summary.excluded)
         result.excluded = [e.product_id for e in summary.excluded]
-        extract.check_input(summary, dataset_id, config)
+        extract.check_input(summary, dataset_id)
         product_ids = summary.product_ids
         products = _keep(cached, extract.read_products(spark, config, product_ids))
         reviews = _keep(cached, extract.read_reviews(spark, config, product_ids))
-        sentences = _keep(
-            cached, extract.decode_embeddings(extract.read_sentences(spark, config, summary), config.embedding_dim)
-        )
-        result.sentences = sentences.count()
+        read = extract.read_sentences(spark, config, summary)
+        decoded = _keep(cached, extract.decode_embeddings(read, config.embedding_dim, config.embedding_model))
+        result.sentences = extract.check_embeddings(decoded, dataset_id, config)  # and fills the cache
+        sentences = decoded.drop("embedding_problem")
         product_count = products.count()
-
-    with stages.stage("similarity"):
-        result.similarity_method = similarity.choose_method(product_count, config)
-        sims = _keep(cached, similarity.similarities(sentences, products, product_count, config))
-        sims.count()
 
     with stages.stage("clustering"):
         previous = _previous_centroids(stages.conn, dataset_id)
-        # the vectors stay cached once, in `sentences`; `clustered` has the report's 2-D map too
+        # the vectors stay cached once, in `sentences`; `clustered` has the report's 2-D map too.
+        # The K-means job also sums the vectors per product, for the similarity stage.
         clustered, choice = clustering.cluster_sentences(
-            sentences, result.sentences, config, previous, keep=lambda frame: _keep(cached, frame)
+            sentences, result.sentences, config, previous, keep=lambda frame: _keep(cached, frame), sum_by="product_id"
         )
         result.k, result.k0, result.kept_cluster_ids = choice.k, choice.k0, sorted(choice.matched)
         result.lloyd_passes = choice.iterations
+
+    with stages.stage("similarity"):
+        result.similarity_method = similarity.choose_method(product_count, config)
+        sims = _keep(cached, similarity.similarities(sentences, products, product_count, config, choice.group_sums))
+        sims.count()
 
     with stages.stage("labelling"):
         viewpoints = _label_clusters(spark, dataset_id, clustered, choice, config, result, labeller)
@@ -287,11 +289,13 @@ def _label_clusters(spark, dataset_id, clustered, choice, config, result, labell
                 None if centroid is None else json.dumps([round(float(v), 6) for v in centroid]),
             )
         )
+    columns = ["dataset_id", "cluster_id", "name", "description", "keywords", "sentence_count", "label_source"]
     schema = (
         "dataset_id long, cluster_id int, name string, description string, keywords string, "
         "sentence_count int, label_source string, centroid string"
     )
-    return spark.createDataFrame(rows, schema)
+    # from pandas: Spark takes it through Arrow in the driver; a list of tuples would start Python workers
+    return spark.createDataFrame(pd.DataFrame(rows, columns=[*columns, "centroid"], dtype=object), schema)
 
 
 def _result_frames(dataset_id, products, reviews, sentences, review_rows, sentence_rows, sims, viewpoints):

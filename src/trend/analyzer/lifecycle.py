@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from MySQLdb import OperationalError
+
 from trend.analyzer.errors import AnalysisError
 from trend.config import quote_identifier
 from trend.db import fetch_all, transaction
@@ -21,9 +23,12 @@ from trend.status import FAILED_PROGRESS, DatasetStatus, ErrorCode, HistoryStatu
 
 log = logging.getLogger(__name__)
 
+LOCK_WAIT_TIMEOUT = 1205  # MariaDB's "Lock wait timeout exceeded"
+
 CLAIMABLE = (DatasetStatus.PENDING, DatasetStatus.FAILED)
 STALE_MINUTES = 10  # a Processing dataset without a heartbeat for this long is abandoned
 HEARTBEAT_SECONDS = 30.0
+HEARTBEAT_LOCK_WAIT_SECONDS = 2  # a beat that finds the row locked (the run's own publish holds it) skips
 # the last sign of life of a Processing dataset (rows set to 2 by others have no heartbeat)
 _LAST_SEEN = "COALESCE(heartbeat_at, started_at, updated_at)"
 
@@ -89,11 +94,17 @@ def set_progress(conn, dataset_id: int, run_id: str, progress: int) -> None:
 
 
 def heartbeat(conn, dataset_id: int, run_id: str) -> bool:
-    """Refresh the owning run's heartbeat; False when the run no longer owns the dataset."""
+    """Refresh the owning run's heartbeat; False when the run no longer owns the dataset.
+
+    The UPDATE finds the row by its primary key alone (the ownership test is in the SET): looked up
+    through ``ix_status`` it would lock that index entry first and deadlock with the publish
+    transaction, which holds the row and updates the status last.
+    """
     cur = conn.cursor()
     cur.execute(
-        "UPDATE datasets SET heartbeat_at = CURRENT_TIMESTAMP(3) WHERE id = %s AND status = %s AND claim_token = %s",
-        (dataset_id, int(DatasetStatus.PROCESSING), run_id),
+        "UPDATE datasets SET heartbeat_at = IF(status = %s AND claim_token = %s, CURRENT_TIMESTAMP(3), heartbeat_at) "
+        "WHERE id = %s",
+        (int(DatasetStatus.PROCESSING), run_id, dataset_id),
     )
     conn.commit()
     owned = fetch_all(
@@ -123,8 +134,18 @@ class Heartbeat:
     def _beat(self) -> None:
         conn = self._connect()
         try:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION innodb_lock_wait_timeout = %s", (HEARTBEAT_LOCK_WAIT_SECONDS,))
             while not self._stop.wait(self.interval):
-                if not heartbeat(conn, self.dataset_id, self.run_id):
+                try:
+                    owned = heartbeat(conn, self.dataset_id, self.run_id)
+                except OperationalError as exc:
+                    if exc.args[0] != LOCK_WAIT_TIMEOUT:
+                        raise
+                    conn.rollback()  # the run's publish holds the row: it is alive, and finishes the status
+                    log.debug("dataset %s: heartbeat skipped, the row is locked", self.dataset_id)
+                    continue
+                if not owned:
                     log.error("dataset %s: run %s lost its claim; stopping heartbeats", self.dataset_id, self.run_id)
                     return
         except Exception:  # the run itself notices a lost database at its next stage; log here, once

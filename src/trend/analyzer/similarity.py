@@ -22,8 +22,6 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pyspark.ml.feature import IDF, HashingTF, RegexTokenizer
-from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType
@@ -42,12 +40,7 @@ def _review_sums_partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Recor
         if batch.num_rows == 0:
             continue
         ids = batch.column("product_id").to_numpy(zero_copy_only=False)
-        matrix = vectors.arrow_matrix(batch.column("vec"))
-        keys, inverse = np.unique(ids, return_inverse=True)
-        order = np.argsort(inverse, kind="stable")
-        starts = np.searchsorted(inverse[order], np.arange(len(keys)))
-        for key, total in zip(keys.tolist(), np.add.reduceat(matrix[order], starts, axis=0), strict=True):
-            totals[key] = totals[key] + total if key in totals else total
+        vectors.add_group_sums(totals, ids, vectors.arrow_matrix(batch.column("vec")))
     if totals:
         ordered = sorted(totals)
         yield pa.RecordBatch.from_arrays(
@@ -79,6 +72,8 @@ def review_sums(sentences: DataFrame) -> DataFrame:
 
 def _term_frequencies(products: DataFrame) -> DataFrame:
     """(product_id, tf): hashed term counts of name + description (Spark ML's HashingTF)."""
+    from pyspark.ml.feature import HashingTF, RegexTokenizer  # driver side: workers import this module too
+
     text = products.select("product_id", F.concat_ws(" ", "name", F.coalesce("description", F.lit(""))).alias("text"))
     tokens = RegexTokenizer(inputCol="text", outputCol="tokens", pattern="[^a-z0-9]+").transform(text)
     return HashingTF(inputCol="tokens", outputCol="tf", numFeatures=TEXT_FEATURES).transform(tokens)
@@ -97,6 +92,9 @@ def _weights(text_weight: float) -> tuple[float, float]:
 
 def product_vectors(sentences: DataFrame, products: DataFrame, text_weight: float) -> DataFrame:
     """(product_id, vector: array<double>) unit vectors; see the module doc."""
+    from pyspark.ml.feature import IDF
+    from pyspark.ml.functions import vector_to_array
+
     tf = _term_frequencies(products)
     tfidf = IDF(inputCol="tf", outputCol="text_vec").fit(tf).transform(tf)
     joined = review_sums(sentences).join(
@@ -114,16 +112,26 @@ def product_vectors(sentences: DataFrame, products: DataFrame, text_weight: floa
     return joined.select("product_id", combine("review_sums", vector_to_array(F.col("text_vec"))).alias("vector"))
 
 
-def product_matrix(sentences: DataFrame, products: DataFrame, text_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, unit vectors) on the driver, sorted by id: the rows ``product_vectors`` makes.
-
-    Two jobs collect what is small: each partition's review sums per product (products × partitions
-    vectors) and the hashed term counts of the product texts; the IDF is Spark ML's,
-    log((m + 1) / (df + 1)) over the m products of ``products``.
-    """
+def partial_review_sums(sentences: DataFrame) -> dict[int, list[bytes]]:
+    """Per product, each partition's float64 sum of its sentence vectors (one pass; what
+    ``product_matrix`` needs, which the K-means job also returns: ``KChoice.group_sums``)."""
     sums: dict[int, list[bytes]] = {}
     for row in _partial_sums(sentences).collect():
         sums.setdefault(row["product_id"], []).append(row["sums"])
+    return sums
+
+
+def product_matrix(
+    sentences: DataFrame, products: DataFrame, text_weight: float, sums: dict[int, list[bytes]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, unit vectors) on the driver, sorted by id: the rows ``product_vectors`` makes.
+
+    Two jobs collect what is small: each partition's review sums per product (products × partitions
+    vectors; none when ``sums`` has them already) and the hashed term counts of the product texts;
+    the IDF is Spark ML's, log((m + 1) / (df + 1)) over the m products of ``products``.
+    """
+    if sums is None:
+        sums = partial_review_sums(sentences)
     counts = {int(r["product_id"]): r["tf"] for r in _term_frequencies(products).select("product_id", "tf").collect()}
     texts = sorted(counts)
     tf = np.zeros((len(texts), TEXT_FEATURES))
@@ -304,10 +312,17 @@ def choose_method(product_count: int, config: AnalyzerConfig) -> str:
     return "exact" if product_count <= config.similarity_exact_max_products else "lsh"
 
 
-def similarities(sentences: DataFrame, products: DataFrame, product_count: int, config: AnalyzerConfig) -> DataFrame:
-    """(product_id, similar_product_id, score, rank_no, method)."""
+def similarities(
+    sentences: DataFrame,
+    products: DataFrame,
+    product_count: int,
+    config: AnalyzerConfig,
+    sums: dict[int, list[bytes]] | None = None,
+) -> DataFrame:
+    """(product_id, similar_product_id, score, rank_no, method); ``sums``: ``partial_review_sums``
+    if already known (the exact method uses them)."""
     if choose_method(product_count, config) == "exact":
-        ids, matrix = product_matrix(sentences, products, config.similarity_text_weight)
+        ids, matrix = product_matrix(sentences, products, config.similarity_text_weight, sums)
         pairs = top_k_pairs(ids, matrix, config.similarity_top_k)
         return sentences.sparkSession.createDataFrame(pairs, PAIR_SCHEMA + ", rank_no int").withColumn(
             "method", F.lit("exact")

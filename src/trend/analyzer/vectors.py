@@ -14,8 +14,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-from pyspark.ml.functions import vector_to_array
-from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType
@@ -24,6 +22,9 @@ from pyspark.sql.types import BinaryType
 def arrow_column(frame: DataFrame, column: str = "features") -> Column:
     """``column`` in a form ``arrow_matrix`` reads: a float32 blob as it is, an ML vector or an
     array as array<float>."""
+    from pyspark.ml.functions import vector_to_array  # here: pyspark.ml costs a Python worker ~0.5 s to import
+    from pyspark.ml.linalg import VectorUDT
+
     kind = frame.schema[column].dataType
     if isinstance(kind, BinaryType):
         return F.col(column)
@@ -83,3 +84,12 @@ def rows_matrix(rows: Sequence) -> np.ndarray:
     return np.asarray(
         [np.frombuffer(r, dtype="<f4") if isinstance(r, bytes | bytearray) else r for r in rows], dtype=np.float64
     ).reshape(len(rows), -1)
+
+
+def add_group_sums(totals: dict[int, np.ndarray], ids: np.ndarray, matrix: np.ndarray) -> None:
+    """Add each group's rows of ``matrix`` (one sorted ``np.add.reduceat`` per batch) into ``totals``."""
+    keys, inverse = np.unique(ids, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.searchsorted(inverse[order], np.arange(len(keys)))
+    for key, total in zip(keys.tolist(), np.add.reduceat(matrix[order], starts, axis=0), strict=True):
+        totals[key] = totals[key] + total if key in totals else total
