@@ -114,12 +114,14 @@ def test_all_passes_in_one_barrier_job_match_a_job_per_pass_bit_for_bit(spark):
     fit = clustering.fit_centroids(vectors, start, config, sum_by="product_id")
     context.setLocalProperty("spark.jobGroup.id", None)
     assert len(context.statusTracker().getJobIdsForGroup("barrier-fit")) == 1  # every pass in one job
-    per_pass = clustering._iterate(
-        lambda c: clustering.lloyd_step(vectors, c), start, config.kmeans_max_iter, config.kmeans_tol
-    )
-    assert fit.iterations == per_pass[2] > 1
-    np.testing.assert_array_equal(fit.centers, per_pass[0])
-    np.testing.assert_array_equal(fit.sizes, per_pass[1])
+    context.setJobGroup("per-pass-fit", "test")
+    per_pass = clustering.fit_centroids(vectors, start, config.replace(kmeans_one_job=False), sum_by="product_id")
+    context.setLocalProperty("spark.jobGroup.id", None)
+    assert len(context.statusTracker().getJobIdsForGroup("per-pass-fit")) == per_pass.iterations  # a job per pass
+    assert fit.iterations == per_pass.iterations > 1
+    np.testing.assert_array_equal(fit.centers, per_pass.centers)
+    np.testing.assert_array_equal(fit.sizes, per_pass.sizes)
+    assert per_pass.group_sums is None  # that path leaves the product sums to the similarity stage
     # the products' review sums come with it: the same partials as the similarity stage's own pass
     assert fit.group_sums == similarity.partial_review_sums(frame)
     frame.unpersist()

@@ -6,9 +6,11 @@ by cosine similarity. The steps, none of which brings all vectors to the driver:
 1. k0 = round(sqrt(n / 2)), within [k_min, k_max] and at most n / min_cluster_size;
 2. initial centroids: scikit-learn K-means on a bounded, deterministic sample (at most
    ``k_sample_size`` rows chosen by a hash of sentence_id and the seed, sorted by sentence_id);
-3. Lloyd iterations over all sentences in Spark (per-partition numpy sums over Arrow batches,
-   reduced on the driver: k × dim numbers per partition, never the vectors), until a pass lowers
-   the within-cluster sum of squares by less than ``kmeans_tol`` of it;
+3. Lloyd iterations over all sentences in Spark (per-partition numpy sums over Arrow batches:
+   k × dim numbers per partition leave a task, never the vectors), until a pass lowers the
+   within-cluster sum of squares by less than ``kmeans_tol`` of it. All passes run in one barrier
+   job when the partitions fit the task slots (each task keeps its partition in memory and the
+   tasks swap their sums through ``gather``), else one job per pass reduced on the driver;
 4. centroids closer than ``merge_threshold`` (cosine, average linkage) merge; clusters with fewer
    than ``min_cluster_size`` sentences are dissolved; every sentence joins its nearest remaining centroid;
 5. cluster ids: clusters matching a previous run's centroid (cosine ≥ ``match_threshold``, one-to-one
@@ -153,7 +155,9 @@ def _pass_sums(matrices: Iterable[np.ndarray], centers: np.ndarray) -> tuple[np.
     return sums, counts, squares
 
 
-def _add_up(parts: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], k: int, dim: int):
+def _add_up(
+    parts: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], k: int, dim: int
+) -> tuple[np.ndarray, np.ndarray, float]:
     """The partitions' (sums, counts, squares), in partition order, added into (totals, counts, inertia)."""
     totals, counts, inertia = np.zeros((k, dim)), np.zeros(k), 0.0
     for sums, part_counts, squares in parts:
@@ -284,13 +288,13 @@ def fit_centroids(vectors: DataFrame, start: np.ndarray, config: AnalyzerConfig,
     """Lloyd iterations from ``start`` over ``vectors`` (sentence_id, vec, ...); (centres, sizes, passes,
     group sums: see ``_fit_in_tasks``, None on the job-per-pass path).
 
-    When the frame's partitions fit the session's task slots, one Spark job runs every pass
+    When the frame's partitions fit the session's task slots (and ``kmeans_one_job``), one Spark job runs every pass
     (``_fit_in_tasks``: the vectors leave the cache once); otherwise, or when Spark refuses a
     barrier stage over the frame (a ``coalesce`` in its lineage, say), each pass is a job
     (``lloyd_step``). Both add the same partition sums in the same order: the same centres.
     """
     parts = vectors.rdd.getNumPartitions()
-    if parts <= vectors.sparkSession.sparkContext.defaultParallelism:
+    if config.kmeans_one_job and parts <= vectors.sparkSession.sparkContext.defaultParallelism:
         try:
             return _fit_in_tasks(vectors, start, config, parts, sum_by)
         except Py4JJavaError as exc:  # refused when the job is submitted, before any task runs

@@ -26,6 +26,8 @@ class AnalyzerConfig:
     min_cluster_size: int = 5  # smaller clusters dissolve into their nearest neighbours
     kmeans_max_iter: int = 30
     kmeans_tol: float = 1e-4  # Lloyd passes stop when one lowers the within-cluster sum of squares by less
+    # all Lloyd passes in one barrier job (tasks reach the driver on an ephemeral TCP port); false: a job per pass
+    kmeans_one_job: bool = True
     label_sample_size: int = 2000  # c-TF-IDF keywords from about this many sentences of a larger cluster (0 = all)
     kmeans_restarts: int = 3  # initial centroids: best of n scikit-learn K-means runs on the sample
     merge_threshold: float = 0.75  # centroids with cosine >= this merge (average linkage); 1 = no merging
