@@ -125,6 +125,8 @@ def test_heartbeat_waits_out_the_publish_transaction_without_a_deadlock(db, capl
             lifecycle.ensure_owner(cur, dataset_id, "run-a")
             time.sleep(lifecycle.HEARTBEAT_LOCK_WAIT_SECONDS + 1.5)  # a beat waits for the lock and gives up
             lifecycle.complete(cur, dataset_id, "run-a")
+        time.sleep(0.6)  # a beat after the publish: the run finished, it did not lose its claim
     assert "heartbeat skipped, the row is locked" in caplog.text
-    assert "heartbeat failed" not in caplog.text
+    assert "heartbeat failed" not in caplog.text and "lost its claim" not in caplog.text
+    assert "finished; stopping heartbeats" in caplog.text
     assert dataset_row(ds, dataset_id)["status"] == DatasetStatus.COMPLETED

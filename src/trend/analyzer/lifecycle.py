@@ -115,6 +115,13 @@ def heartbeat(conn, dataset_id: int, run_id: str) -> bool:
     return bool(owned) and owned[0]["claim_token"] == run_id
 
 
+def _finished_by(conn, dataset_id: int, run_id: str) -> bool:
+    """True when ``run_id`` itself completed the dataset (a beat after its publish, not a lost claim)."""
+    rows = fetch_all(conn, "SELECT status, claim_token FROM datasets WHERE id = %s", (dataset_id,))
+    conn.commit()
+    return bool(rows) and int(rows[0]["status"]) == DatasetStatus.COMPLETED and rows[0]["claim_token"] == run_id
+
+
 class Heartbeat:
     """A daemon thread that keeps a run's claim alive while long stages run (own connection)."""
 
@@ -146,7 +153,12 @@ class Heartbeat:
                     log.debug("dataset %s: heartbeat skipped, the row is locked", self.dataset_id)
                     continue
                 if not owned:
-                    log.error("dataset %s: run %s lost its claim; stopping heartbeats", self.dataset_id, self.run_id)
+                    if _finished_by(conn, self.dataset_id, self.run_id):  # its publish just committed
+                        log.info("dataset %s: run %s finished; stopping heartbeats", self.dataset_id, self.run_id)
+                    else:
+                        log.error(
+                            "dataset %s: run %s lost its claim; stopping heartbeats", self.dataset_id, self.run_id
+                        )
                     return
         except Exception:  # the run itself notices a lost database at its next stage; log here, once
             log.exception("dataset %s: heartbeat failed", self.dataset_id)
