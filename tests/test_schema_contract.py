@@ -150,7 +150,6 @@ def test_external_writes_succeed_verbatim(db):
 def test_externally_written_rows_flow_into_our_pipeline(db):
     """Rows written exactly as the document shows are claimed for crawling and pass the analyzer's input checks."""
     from trend.analyzer.extract import validate_input
-    from trend.analyzer.settings import AnalyzerConfig
     from trend.crawl.claims import claim_items
     from trend.crawl.items import CrawlKind
 
@@ -199,5 +198,5 @@ def test_externally_written_rows_flow_into_our_pipeline(db):
         (CrawlKind.PRODUCT, wishlist, "SYN-HEA-0001"),
         (CrawlKind.PRODUCT_REVIEWS, wishlist, "SYN-HEA-0001"),
     ]
-    summary = validate_input(db["analyzer_v2"], 1, [product], AnalyzerConfig())
+    summary = validate_input(db["analyzer_v2"], 1, [product])
     assert summary.sentence_count == 1

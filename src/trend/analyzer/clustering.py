@@ -36,7 +36,6 @@ import pyarrow as pa
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import BinaryType, DoubleType, IntegerType, StructField, StructType
 
 from trend.analyzer import gather, projection
 from trend.analyzer import vectors as vector_columns
@@ -118,19 +117,6 @@ def _initial_centroids(sample: np.ndarray, k: int, config: AnalyzerConfig) -> np
     return np.asarray(model.cluster_centers_, dtype=np.float64)
 
 
-_SUMS = StructType(
-    [
-        StructField("cluster", IntegerType()),
-        StructField("count", DoubleType()),
-        StructField("squares", DoubleType()),
-        StructField("sums", BinaryType()),
-    ]
-)
-_SUMS_ARROW = pa.schema(
-    [("cluster", pa.int32()), ("count", pa.float64()), ("squares", pa.float64()), ("sums", pa.binary())]
-)
-
-
 def _nearest(matrix: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Index of the nearest centre (Euclidean): argmax of x·c - |c|²/2."""
     return np.argmax(matrix @ centers.T - 0.5 * np.einsum("ij,ij->i", centers, centers), axis=1)
@@ -168,6 +154,15 @@ def _add_up(
     return totals, counts, inertia
 
 
+def _encode_part(sums: np.ndarray, counts: np.ndarray, squares: np.ndarray) -> bytes:
+    return np.concatenate([counts, squares, sums.ravel()]).tobytes()
+
+
+def _decode_part(payload: bytes, k: int, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    values = np.frombuffer(payload, dtype=np.float64)
+    return values[2 * k :].reshape(k, dim), values[:k], values[k : 2 * k]
+
+
 def lloyd_step(vectors: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """One K-means pass over all sentences as its own Spark job: (sum of vectors, count) per centre
     and the pass's within-cluster sum of squared distances, reduced on the driver."""
@@ -175,24 +170,10 @@ def lloyd_step(vectors: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.
 
     def partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         matrices = (vector_columns.arrow_matrix(b.column("vec")) for b in batches if b.num_rows)
-        sums, counts, squares = _pass_sums(matrices, centers)
-        used = np.flatnonzero(counts)
-        yield pa.RecordBatch.from_arrays(
-            [
-                pa.array(used, pa.int32()),
-                pa.array(counts[used], pa.float64()),
-                pa.array(squares[used], pa.float64()),
-                pa.array([sums[i].tobytes() for i in used], pa.binary()),
-            ],
-            schema=_SUMS_ARROW,
-        )
+        yield pa.RecordBatch.from_arrays([pa.array([_encode_part(*_pass_sums(matrices, centers))])], names=["part"])
 
-    totals, counts, inertia = np.zeros((k, dim)), np.zeros(k), 0.0
-    for row in vectors.select("vec").mapInArrow(partial, _SUMS).collect():  # ≤ k rows per partition
-        totals[row["cluster"]] += np.frombuffer(row["sums"], dtype=np.float64)  # as _add_up: partition order
-        counts[row["cluster"]] += row["count"]
-        inertia += row["squares"]
-    return totals, counts, inertia
+    rows = vectors.select("vec").mapInArrow(partial, "part binary").collect()  # one row per partition, in order
+    return _add_up((_decode_part(row["part"], k, dim) for row in rows), k, dim)
 
 
 def _iterate(
@@ -215,15 +196,6 @@ def _iterate(
             break
         previous = inertia
     return centers, counts, iterations
-
-
-def _encode_part(sums: np.ndarray, counts: np.ndarray, squares: np.ndarray) -> bytes:
-    return np.concatenate([counts, squares, sums.ravel()]).tobytes()
-
-
-def _decode_part(payload: bytes, k: int, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    values = np.frombuffer(payload, dtype=np.float64)
-    return values[2 * k :].reshape(k, dim), values[:k], values[k : 2 * k]
 
 
 _FIT = "kind string, key long, value binary"  # ("fit", passes, centres + sizes) once; ("sums", group, sums) per group

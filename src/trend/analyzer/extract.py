@@ -48,7 +48,7 @@ class InputSummary:
     max_sentence_id: int
 
 
-def summarise_input(av_conn, product_ids: list[int], config: AnalyzerConfig) -> InputSummary:
+def summarise_input(av_conn, product_ids: list[int]) -> InputSummary:
     """Per-product counts in one query (index lookups only: no sentence row is read); products
     without review sentences are excluded with the reason."""
     marks = ", ".join(["%s"] * len(product_ids))
@@ -94,7 +94,7 @@ def record_exclusions(ds_conn, dataset_id: int, excluded: list[Exclusion]) -> No
 
 
 def check_input(summary: InputSummary, dataset_id: int) -> None:
-    """Raise 1003 (empty dataset) when no product is left to analyse."""
+    """Raise 1002 (empty dataset) when no product is left to analyse."""
     if not summary.product_ids:
         reasons = "; ".join(f"{e.product_id}: {e.reason}" for e in summary.excluded[:20])
         raise AnalysisError(
@@ -104,10 +104,10 @@ def check_input(summary: InputSummary, dataset_id: int) -> None:
         )
 
 
-def validate_input(av_conn, dataset_id: int, product_ids: list[int], config: AnalyzerConfig) -> InputSummary:
+def validate_input(av_conn, dataset_id: int, product_ids: list[int]) -> InputSummary:
     """summarise_input + check_input, without recording exclusions (benchmarks, checks); the
     embeddings are checked as the job reads them (``check_embeddings``)."""
-    summary = summarise_input(av_conn, product_ids, config)
+    summary = summarise_input(av_conn, product_ids)
     check_input(summary, dataset_id)
     return summary
 

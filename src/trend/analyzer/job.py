@@ -178,7 +178,7 @@ def _analyse(spark, dataset_id, product_ids, config, stages, result, cached, run
     with stages.stage("extract"):
         av = connect(settings=config.mysql, db=config.av_db)
         try:
-            summary = extract.summarise_input(av, product_ids, config)
+            summary = extract.summarise_input(av, product_ids)
         finally:
             av.close()
         extract.record_exclusions(stages.conn, dataset_id, summary.excluded)
@@ -289,13 +289,13 @@ def _label_clusters(spark, dataset_id, clustered, choice, config, result, labell
                 None if centroid is None else json.dumps([round(float(v), 6) for v in centroid]),
             )
         )
-    columns = ["dataset_id", "cluster_id", "name", "description", "keywords", "sentence_count", "label_source"]
     schema = (
         "dataset_id long, cluster_id int, name string, description string, keywords string, "
         "sentence_count int, label_source string, centroid string"
     )
     # from pandas: Spark takes it through Arrow in the driver; a list of tuples would start Python workers
-    return spark.createDataFrame(pd.DataFrame(rows, columns=[*columns, "centroid"], dtype=object), schema)
+    columns = [column.split()[0] for column in schema.split(",")]
+    return spark.createDataFrame(pd.DataFrame(rows, columns=columns, dtype=object), schema)
 
 
 def _result_frames(dataset_id, products, reviews, sentences, review_rows, sentence_rows, sims, viewpoints):
